@@ -1,0 +1,383 @@
+"""Fields: how one column becomes a tensor (legacy torchtext ``Field`` names and behaviours).
+
+A field does three jobs, each a method: ``preprocess`` (str → tokens, at load time), ``pad`` (a batch of token
+lists → equal lengths) and ``numericalize`` (→ tensor). ``build_vocab`` counts tokens from datasets.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from itertools import chain
+
+import torch
+
+from textcls.errors import TextclsError
+from textcls.tokenizers import Tokenizer, get_tokenizer
+from textcls.vocab import Vocab
+
+
+class Pipeline:
+    """Legacy ``data.Pipeline``: applies ``convert_token`` to a value, or to each item of a list."""
+
+    def __init__(self, convert_token: Callable | None = None):
+        self.convert_token = convert_token if convert_token is not None else (lambda x, *args: x)
+
+    def __call__(self, x, *args):
+        if isinstance(x, list):
+            return [self.convert_token(token, *args) for token in x]
+        return self.convert_token(x, *args)
+
+
+class RawField:
+    """A field with no vocabulary and no tensor: values pass through ``preprocessing``/``postprocessing``.
+
+    Args:
+        preprocessing: callable applied to each value when the example is built.
+        postprocessing: callable applied to the list of values of a batch.
+        is_target: whether the field is a prediction target (goes to ``Batch.target_fields``).
+    """
+
+    def __init__(self, preprocessing=None, postprocessing=None, is_target: bool = False):
+        self.preprocessing = preprocessing
+        self.postprocessing = postprocessing
+        self.is_target = is_target
+
+    def preprocess(self, x):
+        return self.preprocessing(x) if self.preprocessing is not None else x
+
+    def process(self, batch, *args, **kwargs):
+        return self.postprocessing(batch) if self.postprocessing is not None else batch
+
+
+_PYTHON_TYPE = {
+    torch.float16: float, torch.bfloat16: float, torch.float32: float, torch.float64: float,
+    torch.uint8: int, torch.int8: int, torch.int16: int, torch.int32: int, torch.int64: int, torch.bool: bool,
+}  # fmt: skip
+
+
+class Field(RawField):
+    """Defines how a column is tokenized, turned into ids and padded into a tensor.
+
+    Args:
+        sequential: whether the value is a sequence to tokenize (``False`` for labels and numbers).
+        use_vocab: map tokens to ids through a :class:`Vocab` (``False``: values are numbers already).
+        init_token: token prepended to every sequence (``None``: none).
+        eos_token: token appended to every sequence (``None``: none).
+        fix_length: pad or cut every sequence to this many tokens (``None``: the longest in the batch).
+        dtype: tensor dtype (``torch.long``).
+        preprocessing: callable applied to the tokens after tokenizing and before numericalizing.
+        postprocessing: callable ``(batch_ids, vocab)`` applied after numericalizing, before the tensor.
+        lower: lower-case the text.
+        tokenize: a tokenizer name (``"basic_english"``, ``"spacy"``, ...), a callable, or ``None``
+            (whitespace split).
+        tokenizer_language: language (or spaCy model) for the spacy and nltk tokenizers.
+        include_lengths: make ``process`` return ``(tensor, lengths)``.
+        batch_first: put the batch dimension first (``[batch, time]``) instead of ``[time, batch]``.
+        pad_token: padding token (``None`` for non-sequential fields).
+        unk_token: unknown-word token (``None``: unknown tokens are an error).
+        pad_first: pad on the left.
+        truncate_first: with ``fix_length``, cut tokens from the start instead of the end.
+        stop_words: tokens to drop after tokenizing (and lower-casing).
+        is_target: whether the field is a prediction target.
+    """
+
+    vocab_cls = Vocab
+
+    def __init__(
+        self,
+        sequential: bool = True,
+        use_vocab: bool = True,
+        init_token: str | None = None,
+        eos_token: str | None = None,
+        fix_length: int | None = None,
+        dtype: torch.dtype = torch.long,
+        preprocessing=None,
+        postprocessing=None,
+        lower: bool = False,
+        tokenize=None,
+        tokenizer_language: str = "en",
+        include_lengths: bool = False,
+        batch_first: bool = False,
+        pad_token: str | None = "<pad>",
+        unk_token: str | None = "<unk>",
+        pad_first: bool = False,
+        truncate_first: bool = False,
+        stop_words: Iterable[str] | None = None,
+        is_target: bool = False,
+    ):
+        super().__init__(preprocessing=preprocessing, postprocessing=postprocessing, is_target=is_target)
+        self.sequential = sequential
+        self.use_vocab = use_vocab
+        self.init_token = init_token
+        self.eos_token = eos_token
+        self.unk_token = unk_token
+        self.fix_length = fix_length
+        self.dtype = dtype
+        self.lower = lower
+        self.tokenizer_args = (tokenize, tokenizer_language)
+        self.tokenize = get_tokenizer(tokenize, tokenizer_language)
+        self.include_lengths = include_lengths
+        self.batch_first = batch_first
+        self.pad_token = pad_token if sequential else None
+        self.pad_first = pad_first
+        self.truncate_first = truncate_first
+        self.stop_words = None if stop_words is None else set(stop_words)
+
+    # --- preprocess ----------------------------------------------------------------------------------
+    def preprocess(self, x):
+        """Tokenize (sequential fields), lower-case, drop stop words, then apply ``preprocessing``."""
+        if self.sequential and isinstance(x, str):
+            x = self.tokenize(x.rstrip("\n"))
+        if self.lower:
+            x = [token.lower() for token in x] if isinstance(x, list) else x.lower()
+        if self.sequential and self.use_vocab and self.stop_words is not None:
+            x = [token for token in x if token not in self.stop_words]
+        if self.preprocessing is not None:
+            return self.preprocessing(x)
+        return x
+
+    # --- batch → tensor ------------------------------------------------------------------------------
+    def process(self, batch, device=None):
+        """Pad a list of preprocessed values and turn it into a tensor (plus lengths when asked)."""
+        return self.numericalize(self.pad(batch), device=device)
+
+    def pad(self, minibatch):
+        """Pad token lists to the longest (or ``fix_length``), adding init/eos tokens.
+
+        Returns the padded lists, or ``(padded, lengths)`` when ``include_lengths`` is set; lengths count
+        init/eos tokens but not padding. Non-sequential fields pass through unchanged.
+        """
+        minibatch = list(minibatch)
+        if not self.sequential:
+            return minibatch
+        if self.fix_length is None:
+            max_len = max(len(x) for x in minibatch)
+        else:
+            max_len = self.fix_length + (self.init_token, self.eos_token).count(None) - 2
+        head = [] if self.init_token is None else [self.init_token]
+        tail = [] if self.eos_token is None else [self.eos_token]
+        pad = self.pad_token
+        padded, lengths = [], []
+        for x in minibatch:
+            body = list(x[-max_len:] if self.truncate_first else x[:max_len]) if max_len > 0 else []
+            padding = [pad] * max(0, max_len - len(x))
+            sequence = head + body + tail
+            padded.append(padding + sequence if self.pad_first else sequence + padding)
+            lengths.append(len(sequence))
+        if self.include_lengths:
+            return padded, lengths
+        return padded
+
+    def numericalize(self, arr, device=None):
+        """Turn padded values into a tensor on ``device``.
+
+        Args:
+            arr: padded lists (or ``(padded, lengths)`` when ``include_lengths``).
+            device: target device (``None``: CPU).
+        """
+        if self.include_lengths and not isinstance(arr, tuple):
+            raise ValueError("Field has include_lengths=True, so numericalize needs a (data, lengths) tuple")
+        lengths = None
+        if isinstance(arr, tuple):
+            arr, lengths = arr
+            lengths = torch.tensor(lengths, dtype=self.dtype, device=device)
+        if self.use_vocab:
+            if not hasattr(self, "vocab"):
+                raise TextclsError("the field has no vocabulary yet; call field.build_vocab(train_data) first")
+            stoi = self.vocab.stoi
+            try:
+                arr = [[stoi[x] for x in ex] for ex in arr] if self.sequential else [stoi[x] for x in arr]
+            except KeyError as exc:
+                raise TextclsError(
+                    f"value {exc.args[0]!r} is not in the vocabulary (it never occurred when the vocabulary "
+                    "was built, and this field has no unk_token)"
+                ) from None
+            if self.postprocessing is not None:
+                arr = self.postprocessing(arr, self.vocab)
+        else:
+            if self.dtype not in _PYTHON_TYPE:
+                raise ValueError(f"specified Field dtype {self.dtype} can not be used with use_vocab=False")
+            convert = _PYTHON_TYPE[self.dtype]
+            if not self.sequential:
+                arr = [_to_number(x, convert) for x in arr]
+            if self.postprocessing is not None:
+                arr = self.postprocessing(arr, None)
+        var = torch.tensor(arr, dtype=self.dtype, device=device)
+        if self.sequential and not self.batch_first:
+            var = var.t_()
+        if self.sequential:
+            var = var.contiguous()
+        if self.include_lengths:
+            return var, lengths
+        return var
+
+    # --- vocabulary ----------------------------------------------------------------------------------
+    def build_vocab(self, *args, **kwargs):
+        """Count tokens from datasets (every column read by this field) or iterables of values.
+
+        Args:
+            *args: :class:`~textcls.data.Dataset` objects or plain iterables of preprocessed values.
+            **kwargs: passed to :class:`Vocab` (``max_size``, ``min_freq``, ``specials``, ``vectors``,
+                ``unk_init``, ``vectors_cache``, ``specials_first``).
+        """
+        from textcls.data.dataset import Dataset
+
+        counter = Counter()
+        sources = []
+        for arg in args:
+            if isinstance(arg, Dataset):
+                sources += [arg.column(name) for name, field in arg.fields.items() if field is self]
+            else:
+                sources.append(arg)
+        for data in sources:
+            if self.sequential:
+                for x in data:
+                    counter.update(x)
+            else:
+                values = list(data)
+                try:
+                    counter.update(values)
+                except TypeError:  # list-valued (multi-label) values
+                    counter.update(chain.from_iterable(values))
+        specials = [self.unk_token, self.pad_token, self.init_token, self.eos_token] + list(kwargs.pop("specials", []))
+        specials = list(dict.fromkeys(tok for tok in specials if tok is not None))
+        self.vocab = self.vocab_cls(counter, specials=specials, **kwargs)
+        return self.vocab
+
+    # --- persistence ---------------------------------------------------------------------------------
+    def to_config(self) -> dict:
+        """JSON-able settings from which :meth:`from_config` rebuilds this field (vocab saved separately).
+
+        Raises:
+            TextclsError: when the tokenizer or pre/post-processing is an arbitrary callable.
+        """
+        tokenize, language = self.tokenizer_args
+        if isinstance(self.tokenize, Tokenizer):
+            tokenize = self.tokenize.to_config()
+        elif tokenize is not None:
+            raise TextclsError("this Field's tokenizer is a custom callable; use a named tokenizer to save it")
+        if self.preprocessing is not None or self.postprocessing is not None:
+            raise TextclsError("a Field with preprocessing/postprocessing callables cannot be saved as JSON")
+        return {
+            "class": type(self).__name__,
+            "sequential": self.sequential, "use_vocab": self.use_vocab, "init_token": self.init_token,
+            "eos_token": self.eos_token, "fix_length": self.fix_length, "dtype": str(self.dtype).split(".")[-1],
+            "lower": self.lower, "tokenize": tokenize, "tokenizer_language": language,
+            "include_lengths": self.include_lengths, "batch_first": self.batch_first,
+            "pad_token": self.pad_token, "unk_token": self.unk_token, "pad_first": self.pad_first,
+            "truncate_first": self.truncate_first, "is_target": self.is_target,
+            "stop_words": None if self.stop_words is None else sorted(self.stop_words),
+        }  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config: dict) -> Field:
+        """Rebuild a field saved with :meth:`to_config` (any Field subclass in this module)."""
+        config = dict(config)
+        kind = _FIELD_CLASSES.get(config.pop("class", "Field"))
+        if kind is None:
+            raise TextclsError("unknown field class in saved config")
+        config["dtype"] = getattr(torch, config["dtype"])
+        return kind(**config)
+
+
+def _to_number(value, convert):
+    if isinstance(value, str):
+        try:
+            return convert(float(value)) if convert is int else convert(value)
+        except ValueError:
+            raise TextclsError(f"value {value!r} is not a number (field has use_vocab=False)") from None
+    return value
+
+
+class LabelField(Field):
+    """A non-sequential target field with no unknown token (labels map to 0..C-1 by frequency).
+
+    Accepts the :class:`Field` arguments (``dtype``, ``use_vocab``, ``preprocessing``, ...);
+    ``sequential=False``, ``unk_token=None`` and ``is_target=True`` are fixed.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.update(sequential=False, unk_token=None, is_target=True)
+        super().__init__(**kwargs)
+
+
+class MultiLabelField(Field):
+    """A target whose value is a set of labels, batched as a multi-hot float tensor ``[batch, classes]``.
+
+    Args:
+        separator: splits a string value into labels (``"|"``); list values are taken as they are.
+        **kwargs: other :class:`Field` arguments (``lower``, ``preprocessing``).
+    """
+
+    def __init__(self, separator: str = "|", **kwargs):
+        self.separator = separator
+        kwargs.update(sequential=False, unk_token=None, is_target=True, dtype=kwargs.get("dtype", torch.float))
+        super().__init__(**kwargs)
+
+    def preprocess(self, x):
+        if isinstance(x, str):
+            x = [label.strip() for label in x.split(self.separator) if label.strip()]
+        x = list(x)
+        if self.lower:
+            x = [label.lower() for label in x]
+        return self.preprocessing(x) if self.preprocessing is not None else x
+
+    def numericalize(self, arr, device=None):
+        if not hasattr(self, "vocab"):
+            raise TextclsError("the field has no vocabulary yet; call field.build_vocab(train_data) first")
+        out = torch.zeros(len(arr), len(self.vocab), dtype=self.dtype)
+        stoi = self.vocab.stoi
+        for row, labels in enumerate(arr):
+            for label in labels:
+                if label not in self.vocab:
+                    raise TextclsError(f"label {label!r} is not in the label vocabulary")
+                out[row, stoi[label]] = 1
+        return out.to(device) if device is not None else out
+
+    def to_config(self) -> dict:
+        return {**super().to_config(), "separator": self.separator}
+
+
+_FIELD_CLASSES = {"Field": Field, "LabelField": LabelField, "MultiLabelField": MultiLabelField}
+
+
+class OneHot:
+    """Reads several 0/1 indicator columns (``Business, SciTech, Sports, World``) as one label.
+
+    Use it in a positional field list, where it consumes ``len(columns)`` columns:
+    ``("label", OneHot(LABEL, ["Business", "SciTech", "Sports", "World"]))``, or, with a header, use a tuple of
+    column names as the key of a dict of fields: ``{("Business", ...): ("label", LABEL)}``.
+
+    The field receives the name of the column holding 1 (single label: exactly one must be set), or the list of
+    such names when the field is a :class:`MultiLabelField`.
+
+    Args:
+        field: the label field that receives the column name(s).
+        columns: the indicator column names, in file order.
+    """
+
+    def __init__(self, field: Field, columns: Iterable[str]):
+        self.field = field
+        self.columns = list(columns)
+        if not self.columns:
+            raise TextclsError("OneHot needs at least one column name")
+
+    @property
+    def multi_label(self) -> bool:
+        return isinstance(self.field, MultiLabelField)
+
+    def decode(self, values: list[str]) -> str | list[str]:
+        """Return the chosen column name(s) from the indicator values; raise ``ValueError`` when invalid."""
+        on = []
+        for column, value in zip(self.columns, values):
+            text = str(value).strip()
+            if text in ("1", "1.0", "true", "True"):
+                on.append(column)
+            elif text not in ("0", "0.0", "false", "False"):
+                raise ValueError(f"one-hot column {column!r} holds {text!r}, expected 0 or 1")
+        if self.multi_label:
+            return on
+        if len(on) != 1:
+            raise ValueError(f"one-hot columns {', '.join(self.columns)} have {len(on)} ones, expected exactly 1")
+        return on[0]

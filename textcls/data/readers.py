@@ -1,0 +1,276 @@
+"""Reading tabular files (csv / tsv / json / jsonl, each optionally ``.gz``) into rows, with clear errors.
+
+CSV and TSV go through the standard ``csv`` module rather than pandas: pandas cannot say on which line a
+ragged row starts, nor repair a single row, and both are needed to give "file:line" messages and the
+recoveries below. JSON goes through the ``json`` module (one object per line, or one top-level array).
+
+Recoveries (each reported once with a count, through the ``textcls`` logger):
+
+- empty padding columns (an empty header name with only empty values under it, or trailing empty fields past
+  the last column) are dropped — always safe;
+- rows with more fields than columns (an unquoted separator inside the text) are an error unless
+  ``extra_fields="merge"`` (join the overflow back into one text column) or ``"skip"``;
+- rows with too few fields are an error unless ``bad_rows="skip"``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textcls.errors import DataError
+
+log = logging.getLogger("textcls")
+
+FORMATS = ("csv", "tsv", "json", "jsonl")
+EXTRA_FIELD_POLICIES = ("error", "merge", "skip")
+BAD_ROW_POLICIES = ("error", "skip")
+
+
+def detect_format(path: str | os.PathLike, format: str | None = None) -> str:
+    """Return the format named by ``format`` or, when ``None``, by the file's extension (``.gz`` ignored)."""
+    if format is not None:
+        fmt = format.lower()
+    else:
+        name = Path(path).name.lower()
+        name = name[:-3] if name.endswith(".gz") else name
+        fmt = name.rsplit(".", 1)[-1] if "." in name else ""
+        fmt = {"txt": "tsv", "ndjson": "jsonl"}.get(fmt, fmt)
+    if fmt not in FORMATS:
+        hint = f"format {format!r}" if format is not None else f"extension of {Path(path).name!r}"
+        raise DataError(f"unknown {hint}; use one of {', '.join(FORMATS)} (optionally .gz)", path)
+    return fmt
+
+
+def read_text(path: str | os.PathLike, encoding: str = "utf-8", encoding_errors: str = "strict") -> str:
+    """Read a (possibly gzipped) text file; undecodable bytes raise a :class:`DataError` naming the line."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found; check the path", path)
+    if path.is_dir():
+        raise DataError("is a directory, expected a data file", path)
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"is not a valid gzip file ({exc})", path) from None
+    try:
+        text = raw.decode(encoding, errors=encoding_errors)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"byte 0x{raw[exc.start]:02x} is not valid {encoding}; re-save the file as UTF-8, or pass "
+            "encoding='latin-1' (CLI: --encoding latin-1) or encoding_errors='replace'",
+            path,
+            line,
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise DataError("file is empty", path)
+    return text
+
+
+@dataclass
+class Row:
+    """One record: ``values`` (list for csv/tsv, dict for json) and the line it starts on."""
+
+    line: int
+    values: list | dict
+
+
+@dataclass
+class Table:
+    """A parsed file: its header (``None`` when absent) and rows; ``notes`` counts the recoveries made."""
+
+    path: Path
+    format: str
+    header: list[str] | None
+    rows: list[Row]
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+def read_table(
+    path,
+    format: str | None = None,
+    has_header: bool = False,
+    width: int | None = None,
+    merge_column: int | str | None = None,
+    extra_fields: str = "error",
+    merge_sep: str = ",",
+    bad_rows: str = "error",
+    encoding: str = "utf-8",
+    encoding_errors: str = "strict",
+    csv_reader_params: dict | None = None,
+) -> Table:
+    """Read a csv/tsv/json/jsonl file (optionally .gz).
+
+    Args:
+        path: the file.
+        format: ``csv``, ``tsv``, ``json`` or ``jsonl``; ``None`` picks by extension.
+        has_header: the first csv/tsv row is a header.
+        width: number of columns expected per csv/tsv row (``None``: the header's width after dropping empty
+            padding columns, else the width of the first row).
+        merge_column: index or header name of the text column that absorbs overflow fields with
+            ``extra_fields="merge"``.
+        extra_fields: rows with too many fields: ``"error"``, ``"merge"`` or ``"skip"``.
+        merge_sep: separator used to join overflow fields back together when merging.
+        bad_rows: rows with too few fields: ``"error"`` or ``"skip"``.
+        encoding: text encoding.
+        encoding_errors: ``"strict"`` (error naming the line) or ``"replace"``.
+        csv_reader_params: extra keyword arguments for ``csv.reader``.
+    """
+    if extra_fields not in EXTRA_FIELD_POLICIES:
+        raise DataError(f"extra_fields must be one of {EXTRA_FIELD_POLICIES}, not {extra_fields!r}")
+    if bad_rows not in BAD_ROW_POLICIES:
+        raise DataError(f"bad_rows must be one of {BAD_ROW_POLICIES}, not {bad_rows!r}")
+    path = Path(path)
+    fmt = detect_format(path, format)
+    text = read_text(path, encoding, encoding_errors)
+    if fmt in ("json", "jsonl"):
+        return Table(path, fmt, None, list(_json_rows(path, text)))
+
+    params = {"delimiter": "\t" if fmt == "tsv" else ","}
+    if fmt == "tsv":
+        params["quoting"] = csv.QUOTE_NONE
+    params.update(csv_reader_params or {})
+    records = _csv_records(path, text, params)
+    header = None
+    if has_header:
+        try:
+            _, header = next(records)
+        except StopIteration:
+            raise DataError("file is empty", path) from None
+    raw_rows = list(records)
+    if not raw_rows:
+        raise DataError("has a header but no data rows" if header is not None else "file is empty", path)
+    table = Table(path, fmt, header, [])
+    width = _column_width(table, raw_rows, width)
+    if isinstance(merge_column, str):
+        header = [name.strip() for name in table.header or []]
+        merge_column = header.index(merge_column.strip()) if merge_column.strip() in header else None
+    _fit_rows(table, raw_rows, width, merge_column, extra_fields, merge_sep, bad_rows)
+    if not table.rows:
+        raise DataError("no usable rows left after skipping bad rows", path)
+    for what, count in table.notes.items():
+        log.warning("%s: %s: %d", path, what, count)
+    return table
+
+
+def _csv_records(path: Path, text: str, params: dict) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text), **params)
+    start = 1
+    try:
+        for values in reader:
+            if values and any(value.strip() for value in values):
+                yield start, values
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"malformed {params['delimiter']!r}-separated row: {exc}", path, start) from None
+
+
+def _column_width(table: Table, raw_rows, width: int | None) -> int:
+    """Drop empty padding columns from the header and return the expected number of fields per row."""
+    header = table.header
+    if header is not None:
+        last = len(header)
+        while last > 0 and not header[last - 1].strip():
+            last -= 1
+        if last < len(header):
+            table.notes["empty padding columns dropped from the header"] = len(header) - last
+            table.header = header = header[:last]
+        if width is None:
+            width = len(header)
+    if width is None:
+        width = len(_strip_trailing_empty(raw_rows[0][1]))
+    return width
+
+
+def _strip_trailing_empty(values: list[str]) -> list[str]:
+    end = len(values)
+    while end > 0 and values[end - 1] == "":
+        end -= 1
+    return values[:end]
+
+
+def _fit_rows(table, raw_rows, width, merge_column, extra_fields, merge_sep, bad_rows) -> None:
+    path, notes = table.path, table.notes
+    trimmed = merged = skipped_long = skipped_short = 0
+    for line, values in raw_rows:
+        if len(values) > width:
+            stripped = _strip_trailing_empty(values)
+            if len(stripped) < len(values):
+                trimmed += 1
+            values = stripped + [""] * max(0, width - len(stripped))
+        if len(values) > width:
+            if extra_fields == "skip":
+                skipped_long += 1
+                continue
+            if extra_fields == "merge" and merge_column is not None:
+                extra = len(values) - width
+                values = (
+                    values[:merge_column]
+                    + [merge_sep.join(values[merge_column : merge_column + extra + 1])]
+                    + values[merge_column + extra + 1 :]
+                )
+                merged += 1
+            else:
+                target = "" if merge_column is None else " back into the text column"
+                raise DataError(
+                    f"row has {len(values)} fields but the file has {width} columns (an unquoted separator "
+                    f"inside the text?); pass extra_fields='merge' (CLI: --extra-fields merge) to join the "
+                    f"overflow{target}, or extra_fields='skip' to drop such rows",
+                    path,
+                    line,
+                )
+        elif len(values) < width:
+            if bad_rows == "skip":
+                skipped_short += 1
+                continue
+            raise DataError(
+                f"row has {len(values)} fields but the file has {width} columns; fix the row or pass "
+                "bad_rows='skip' (CLI: --bad-rows skip) to drop such rows",
+                path,
+                line,
+            )
+        table.rows.append(Row(line, values))
+    for what, count in (
+        ("rows with trailing empty fields trimmed", trimmed),
+        (f"rows with extra fields merged back into one column with {merge_sep!r}", merged),
+        ("rows with extra fields skipped", skipped_long),
+        ("rows with too few fields skipped", skipped_short),
+    ):
+        if count:
+            notes[what] = count
+
+
+def _json_rows(path: Path, text: str) -> Iterator[Row]:
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
+        for index, obj in enumerate(data):
+            if not isinstance(obj, dict):
+                raise DataError(f"array item {index} is not a JSON object", path)
+            yield Row(index + 1, obj)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON line: {exc.msg}", path, number) from None
+        if not isinstance(obj, dict):
+            raise DataError("line is not a JSON object", path, number)
+        yield Row(number, obj)
