@@ -17,28 +17,31 @@ from textcls.errors import TextclsError
 
 TokenizeFn = Callable[[str], list[str]]
 
-# torchtext's basic_english applies these regex substitutions in order after lower-casing. Every pattern is a
-# single character except "<br />", which contains none of the others, so one str.translate after replacing
-# "<br />" gives the same tokens at a fraction of the cost (tests check equality against the regex version).
-_BASIC_ENGLISH_TABLE = str.maketrans(
-    {
-        "'": " '  ",
-        '"': "",
-        ".": " . ",
-        ",": " , ",
-        "(": " ( ",
-        ")": " ) ",
-        "!": " ! ",
-        "?": " ? ",
-        ";": " ",
-        ":": " ",
-    }
+# torchtext's basic_english applies these regex substitutions in this order after lower-casing. Each pattern
+# is a fixed string, so a chain of str.replace in the same order gives the same tokens about ten times faster
+# (a test checks equality with the regex version on AG News and on tricky strings).
+_BASIC_ENGLISH_REPLACEMENTS = (
+    ("'", " '  "),
+    ('"', ""),
+    (".", " . "),
+    ("<br />", " "),
+    (",", " , "),
+    ("(", " ( "),
+    (")", " ) "),
+    ("!", " ! "),
+    ("?", " ? "),
+    (";", " "),
+    (":", " "),
 )
 
 
 def basic_english(text: str) -> list[str]:
     """Lower-case and split off punctuation exactly like torchtext's ``basic_english`` tokenizer."""
-    return text.lower().replace("<br />", " ").translate(_BASIC_ENGLISH_TABLE).split()
+    text = text.lower()
+    for pattern, replacement in _BASIC_ENGLISH_REPLACEMENTS:
+        if pattern in text:
+            text = text.replace(pattern, replacement)
+    return text.split()
 
 
 def whitespace(text: str) -> list[str]:

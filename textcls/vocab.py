@@ -50,6 +50,8 @@ class Vocab:
             ``"zeros" | "normal" | "uniform"``).
         vectors_cache: directory for the vectors cache.
         specials_first: put specials at the start (``True``) or at the end.
+        unk_token: the special that unknown tokens map to (``None``, or not among ``specials``: unknown tokens
+            raise ``KeyError``).
 
     Attributes:
         itos: list of tokens by id. stoi: dict token → id. freqs: the counter. vectors: tensor or ``None``.
@@ -67,8 +69,10 @@ class Vocab:
         unk_init=None,
         vectors_cache=None,
         specials_first: bool = True,
+        unk_token: str | None = "<unk>",
     ):
         counter = Counter() if counter is None else counter
+        self.unk_token = unk_token
         self.freqs = counter
         counter = counter.copy()
         min_freq = max(min_freq, 1)
@@ -97,7 +101,8 @@ class Vocab:
             self.load_vectors(vectors, unk_init=unk_init, cache=vectors_cache)
 
     def _rebuild_stoi(self) -> None:
-        unk_index = self.itos.index(self.UNK) if self.UNK in self.specials else None
+        unk = self.unk_token
+        unk_index = self.itos.index(unk) if unk is not None and unk in self.specials else None
         self.stoi = _StoI({token: i for i, token in enumerate(self.itos)}, unk_index=unk_index)
 
     @property
@@ -162,19 +167,25 @@ class Vocab:
             "itos": self.itos,
             "specials": self.specials,
             "specials_first": self.specials_first,
-            "freqs": dict(self.freqs),
+            "freqs": [[token, count] for token, count in self.freqs.items()],  # pairs keep int labels ints
+            "unk_token": self.unk_token,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Vocab:
         """Inverse of :meth:`to_dict`."""
-        if data.get("format") != VOCAB_FORMAT:
-            raise TextclsError(f"not a textcls vocabulary (format {data.get('format')!r}, expected {VOCAB_FORMAT!r})")
+        if not isinstance(data, dict) or data.get("format") != VOCAB_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise TextclsError(f"not a textcls vocabulary (format {found!r}, expected {VOCAB_FORMAT!r})")
         vocab = cls.__new__(cls)
-        vocab.freqs = Counter(data["freqs"])
-        vocab.itos = list(data["itos"])
-        vocab.specials = list(data["specials"])
-        vocab.specials_first = bool(data["specials_first"])
+        try:
+            vocab.freqs = Counter({token: count for token, count in data["freqs"]})
+            vocab.itos = list(data["itos"])
+            vocab.specials = list(data["specials"])
+            vocab.specials_first = bool(data["specials_first"])
+            vocab.unk_token = data.get("unk_token", cls.UNK)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TextclsError(f"incomplete or damaged vocabulary file ({type(exc).__name__}: {exc})") from None
         vocab.vectors = None
         vocab._rebuild_stoi()
         return vocab

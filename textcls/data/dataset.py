@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import logging
 import random
 from collections import defaultdict
@@ -12,7 +14,7 @@ from pathlib import Path
 import torch.utils.data
 
 from textcls.data.example import Example
-from textcls.data.fields import Field, OneHot, RawField
+from textcls.data.fields import ColumnGroup, Concat, Field, OneHot, RawField
 from textcls.data.readers import read_table
 from textcls.errors import DataError, TextclsError
 
@@ -131,7 +133,7 @@ def _flatten_fields(fields):
         if item is None:
             continue
         name, field = item
-        if isinstance(field, OneHot):
+        if isinstance(field, ColumnGroup):
             field = field.field
         if isinstance(name, tuple):  # several attribute names read from one column
             yield from zip(name, field)
@@ -170,7 +172,7 @@ class _Column:
     name: str
     field: RawField
     keys: list  # column indices (csv/tsv) or keys (json); several for one-hot
-    onehot: OneHot | None = None
+    group: ColumnGroup | None = None
 
 
 class TabularDataset(Dataset):
@@ -182,7 +184,9 @@ class TabularDataset(Dataset):
             extension.
         fields: a list of ``(name, field)`` (or ``None`` to skip a column) by position, or a dict
             ``{column: (name, field)}`` by header name / JSON key. A tuple of column names as a dict key, or an
-            :class:`OneHot` as the field of a list entry, reads one-hot indicator columns as one label.
+            :class:`OneHot` as the field of a list entry, reads one-hot indicator columns as one label; for a text
+            field, a tuple key (or a :class:`Concat`) joins several text columns into one text.
+        column_names: names for the columns of a header-less csv/tsv file, so ``fields`` can be a dict.
         skip_header: the first csv/tsv line is a header (implied when ``fields`` is a dict).
         csv_reader_params: extra ``csv.reader`` arguments.
         extra_fields: rows with more fields than columns: ``"error"`` (default), ``"merge"`` (join the overflow
@@ -207,6 +211,7 @@ class TabularDataset(Dataset):
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
         filter_pred=None,
+        column_names: list[str] | None = None,
         **kwargs,
     ):
         if fields is None:
@@ -216,12 +221,19 @@ class TabularDataset(Dataset):
         self.path = Path(path)
         by_name = isinstance(fields, dict)
         positional = None if by_name else _plan_columns(fields, header=None)
+        merge_column = _text_column(fields)
+        width = None if by_name else _list_width(fields)
+        if column_names is not None:
+            column_names = [str(name).strip() for name in column_names]
+            width = len(column_names)
+            if isinstance(merge_column, str):
+                merge_column = column_names.index(merge_column) if merge_column in column_names else None
         table = read_table(
             path,
             format,
-            has_header=skip_header or by_name,
-            width=None if by_name else _list_width(fields),
-            merge_column=_text_column(fields),
+            has_header=skip_header or (by_name and column_names is None),
+            width=width,
+            merge_column=merge_column,
             extra_fields=extra_fields,
             merge_sep=merge_sep,
             bad_rows=bad_rows,
@@ -231,40 +243,43 @@ class TabularDataset(Dataset):
         )
         if table.format in ("json", "jsonl") and not by_name:
             raise TextclsError("json/jsonl files need fields as a dict {key: (name, Field)}")
+        if column_names is not None and table.format in ("csv", "tsv"):
+            table.header = column_names
         columns = positional or _plan_columns(fields, header=table.header, path=self.path)
         examples = self._build_examples(table, columns, bad_rows)
-        super().__init__(examples, fields, filter_pred)
+        super().__init__(examples, [(column.name, column.field) for column in columns], filter_pred)
 
     def _build_examples(self, table, columns, bad_rows):
+        checks = [(column, _is_text(column.field), column.field.is_target) for column in columns]
         examples, skipped = [], defaultdict(int)
-        is_json = table.format in ("json", "jsonl")
-        for row in table.rows:
-            example = Example()
-            problem = None
-            for column in columns:
-                try:
-                    raw = _raw_value(row.values, column, is_json)
-                except KeyError as exc:
-                    message = f"key {exc.args[0]!r} missing from this JSON object"
-                    raise DataError(message, table.path, row.line) from None
-                except ValueError as exc:
-                    problem = str(exc)
-                    break
-                if column.field.is_target and (raw is None or (isinstance(raw, str) and raw.strip() in MISSING_VALUES)):
-                    problem = f"missing label in column {_column_label(column, table)}"
-                    break
-                value = column.field.preprocess("" if raw is None else raw)
-                if _is_text(column.field) and len(value) == 0:
-                    problem = f"empty text in column {_column_label(column, table)}"
-                    break
-                setattr(example, column.name, value)
-            if problem is None:
-                examples.append(example)
-            elif bad_rows == "skip":
-                skipped[problem.split(" in column")[0]] += 1
-            else:
-                raise DataError(f"{problem}; fix the row or pass bad_rows='skip' (CLI: --bad-rows skip)",
-                                table.path, row.line)  # fmt: skip
+        with paused_gc():
+            for row in table.rows:
+                example = Example()
+                problem = None
+                for column, is_text, is_target in checks:
+                    try:
+                        raw = _raw_value(row.values, column)
+                    except KeyError as exc:
+                        message = f"key {exc.args[0]!r} missing from this JSON object"
+                        raise DataError(message, table.path, row.line) from None
+                    except ValueError as exc:  # a one-hot group that is not one-hot
+                        problem = ("bad one-hot label", str(exc))
+                        break
+                    if is_target and (raw is None or (isinstance(raw, str) and raw.strip() in MISSING_VALUES)):
+                        problem = ("missing label", f"missing label in column {_column_label(column, table)}")
+                        break
+                    value = column.field.preprocess("" if raw is None else raw)
+                    if is_text and len(value) == 0:
+                        problem = ("empty text", f"empty text in column {_column_label(column, table)}")
+                        break
+                    setattr(example, column.name, value)
+                if problem is None:
+                    examples.append(example)
+                elif bad_rows == "skip":
+                    skipped[problem[0]] += 1
+                else:
+                    message = f"{problem[1]}; fix the row or pass bad_rows='skip' (CLI: --bad-rows skip)"
+                    raise DataError(message, table.path, row.line)
         for what, count in skipped.items():
             log.warning("%s: rows skipped (%s): %d", table.path, what, count)
         if not examples:
@@ -272,11 +287,23 @@ class TabularDataset(Dataset):
         return examples
 
 
-def _raw_value(values, column: _Column, is_json: bool):
-    if column.onehot is not None:
-        return column.onehot.decode([values[key] for key in column.keys])
-    key = column.keys[0]
-    return values[key]
+@contextlib.contextmanager
+def paused_gc():
+    """Pause the cyclic garbage collector while building many small objects (halves load time; the objects
+    hold no cycles, so nothing is left for it to find)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _raw_value(values, column: _Column):
+    if column.group is not None:
+        return column.group.decode([values[key] for key in column.keys])
+    return values[column.keys[0]]
 
 
 def _column_label(column: _Column, table) -> str:
@@ -301,7 +328,7 @@ def _text_column(fields) -> int | str | None:
 
 
 def _width(entry) -> int:
-    return len(entry[1].columns) if entry is not None and isinstance(entry[1], OneHot) else 1
+    return len(entry[1].columns) if entry is not None and isinstance(entry[1], ColumnGroup) else 1
 
 
 def _list_width(fields) -> int:
@@ -322,7 +349,7 @@ def _plan_columns(fields, header, path=None) -> list[_Column]:
                 position += 1
                 continue
             name, field = entry
-            if isinstance(field, OneHot):
+            if isinstance(field, ColumnGroup):
                 keys = list(range(position, position + len(field.columns)))
                 columns.append(_Column(name, field.field, keys, field))
                 position += len(keys)
@@ -344,8 +371,10 @@ def _plan_columns(fields, header, path=None) -> list[_Column]:
         for sub_name, sub_field in _pairs(*target) if isinstance(target[0], str) else target:
             if sub_field is None:
                 continue
-            onehot = OneHot(sub_field, names) if isinstance(key, tuple) else None
-            columns.append(_Column(sub_name, sub_field, keys, onehot))
+            group = None
+            if isinstance(key, tuple):
+                group = Concat(sub_field, names) if _is_text(sub_field) else OneHot(sub_field, names)
+            columns.append(_Column(sub_name, sub_field, keys, group))
     return columns
 
 

@@ -18,7 +18,7 @@ class Example:
         """Args: data: the column values; fields: a list of ``(name, field)`` or ``None``, by position."""
         example = cls()
         for value, entry in zip(data, fields):
-            _assign(example, entry, value)
+            _assign(example, entry, value.rstrip("\n") if isinstance(value, str) else value)
         return example
 
     @classmethod
@@ -33,8 +33,11 @@ class Example:
 
     @classmethod
     def fromJSON(cls, data, fields):  # noqa: N802 - legacy name
-        """Parse one JSON object and read it with :meth:`fromdict`."""
-        return cls.fromdict(json.loads(data), fields)
+        """Parse one JSON object and read it with :meth:`fromdict`; a dotted key (``"user.name"``) reaches
+        into nested objects."""
+        obj = json.loads(data)
+        flat = {key: _dig(obj, key) for key in fields if "." in key and key not in obj}
+        return cls.fromdict({**obj, **{k: v for k, v in flat.items() if v is not _MISSING}}, fields)
 
     @classmethod
     def fromCSV(cls, data, fields, field_to_index=None):  # noqa: N802 - legacy name
@@ -50,10 +53,29 @@ class Example:
         return isinstance(other, Example) and vars(self) == vars(other)
 
 
+_MISSING = object()
+
+
+def _dig(obj, dotted_key: str):
+    for part in dotted_key.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return _MISSING
+        obj = obj[part]
+    return obj
+
+
 def _assign(example, entry, value) -> None:
     if entry is None:
         return
-    pairs = entry if isinstance(entry, (list, tuple)) and entry and isinstance(entry[0], tuple) else [entry]
+    first = entry[0]
+    if isinstance(first, tuple) and first and isinstance(first[0], str) and len(entry) == 2 and all(
+        isinstance(name, str) for name in first
+    ):  # legacy form: ((name1, name2), (field1, field2))
+        pairs = list(zip(*entry))
+    elif isinstance(first, (tuple, list)):  # several (name, field) pairs reading the same value
+        pairs = entry
+    else:
+        pairs = [entry]
     for name, field in pairs:
         if field is None:
             continue

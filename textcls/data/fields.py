@@ -221,7 +221,7 @@ class Field(RawField):
             **kwargs: passed to :class:`Vocab` (``max_size``, ``min_freq``, ``specials``, ``vectors``,
                 ``unk_init``, ``vectors_cache``, ``specials_first``).
         """
-        from textcls.data.dataset import Dataset
+        from textcls.data.dataset import Dataset, paused_gc
 
         counter = Counter()
         sources = []
@@ -230,18 +230,19 @@ class Field(RawField):
                 sources += [arg.column(name) for name, field in arg.fields.items() if field is self]
             else:
                 sources.append(arg)
-        for data in sources:
-            if self.sequential:
-                for x in data:
-                    counter.update(x)
-            else:
-                values = list(data)
-                try:
-                    counter.update(values)
-                except TypeError:  # list-valued (multi-label) values
-                    counter.update(chain.from_iterable(values))
+        with paused_gc():
+            for data in sources:
+                if self.sequential:
+                    counter.update(chain.from_iterable(data))
+                else:
+                    values = list(data)
+                    try:
+                        counter.update(values)
+                    except TypeError:  # list-valued (multi-label) values
+                        counter.update(chain.from_iterable(values))
         specials = [self.unk_token, self.pad_token, self.init_token, self.eos_token] + list(kwargs.pop("specials", []))
         specials = list(dict.fromkeys(tok for tok in specials if tok is not None))
+        kwargs.setdefault("unk_token", self.unk_token)
         self.vocab = self.vocab_cls(counter, specials=specials, **kwargs)
         return self.vocab
 
@@ -281,7 +282,14 @@ class Field(RawField):
         return kind(**config)
 
 
+_BOOL_STRINGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
 def _to_number(value, convert):
+    if isinstance(value, str) and convert is bool:
+        if value.strip().lower() not in _BOOL_STRINGS:
+            raise TextclsError(f"value {value!r} is not a boolean (expected 0/1/true/false)")
+        return _BOOL_STRINGS[value.strip().lower()]
     if isinstance(value, str):
         try:
             return convert(float(value)) if convert is int else convert(value)
@@ -342,7 +350,46 @@ class MultiLabelField(Field):
 _FIELD_CLASSES = {"Field": Field, "LabelField": LabelField, "MultiLabelField": MultiLabelField}
 
 
-class OneHot:
+class ColumnGroup:
+    """Several file columns read into one attribute by one field (base of :class:`OneHot` and :class:`Concat`).
+
+    Args:
+        field: the field that receives the combined value.
+        columns: the column names, in file order.
+    """
+
+    def __init__(self, field: Field, columns: Iterable[str]):
+        self.field = field
+        self.columns = list(columns)
+        if not self.columns:
+            raise TextclsError(f"{type(self).__name__} needs at least one column name")
+
+    def decode(self, values: list[str]):
+        """Combine the raw column values into the one value the field preprocesses."""
+        raise NotImplementedError
+
+
+class Concat(ColumnGroup):
+    """Joins several text columns (``title`` and ``description``) into one text, separated by ``sep``.
+
+    Use it in a positional field list, ``("text", Concat(TEXT, ["title", "description"]))``, or with a header
+    as a tuple key of a dict of fields whose field is a text field: ``{("title", "description"): ("text", TEXT)}``.
+
+    Args:
+        field: the text field.
+        columns: the column names, in file order.
+        sep: the separator put between the texts.
+    """
+
+    def __init__(self, field: Field, columns: Iterable[str], sep: str = " "):
+        super().__init__(field, columns)
+        self.sep = sep
+
+    def decode(self, values: list[str]) -> str:
+        return self.sep.join(str(value).strip() for value in values if str(value).strip())
+
+
+class OneHot(ColumnGroup):
     """Reads several 0/1 indicator columns (``Business, SciTech, Sports, World``) as one label.
 
     Use it in a positional field list, where it consumes ``len(columns)`` columns:
@@ -356,12 +403,6 @@ class OneHot:
         field: the label field that receives the column name(s).
         columns: the indicator column names, in file order.
     """
-
-    def __init__(self, field: Field, columns: Iterable[str]):
-        self.field = field
-        self.columns = list(columns)
-        if not self.columns:
-            raise TextclsError("OneHot needs at least one column name")
 
     @property
     def multi_label(self) -> bool:

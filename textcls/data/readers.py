@@ -110,6 +110,7 @@ def read_table(
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
     csv_reader_params: dict | None = None,
+    report: bool = True,
 ) -> Table:
     """Read a csv/tsv/json/jsonl file (optionally .gz).
 
@@ -127,6 +128,7 @@ def read_table(
         encoding: text encoding.
         encoding_errors: ``"strict"`` (error naming the line) or ``"replace"``.
         csv_reader_params: extra keyword arguments for ``csv.reader``.
+        report: log the recoveries made (a warning per kind, with its count).
     """
     if extra_fields not in EXTRA_FIELD_POLICIES:
         raise DataError(f"extra_fields must be one of {EXTRA_FIELD_POLICIES}, not {extra_fields!r}")
@@ -160,7 +162,7 @@ def read_table(
     _fit_rows(table, raw_rows, width, merge_column, extra_fields, merge_sep, bad_rows)
     if not table.rows:
         raise DataError("no usable rows left after skipping bad rows", path)
-    for what, count in table.notes.items():
+    for what, count in table.notes.items() if report else ():
         log.warning("%s: %s: %d", path, what, count)
     return table
 
@@ -170,7 +172,7 @@ def _csv_records(path: Path, text: str, params: dict) -> Iterator[tuple[int, lis
     start = 1
     try:
         for values in reader:
-            if values and any(value.strip() for value in values):
+            if any(values):  # skips blank lines and all-empty rows
                 yield start, values
             start = reader.line_num + 1
     except csv.Error as exc:

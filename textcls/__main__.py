@@ -1,0 +1,7 @@
+"""``python -m textcls`` (and ``torchrun -m textcls``) runs the command line."""
+
+import sys
+
+from textcls.cli import main
+
+sys.exit(main())

@@ -1,0 +1,181 @@
+"""Choosing which columns of a user's file hold the text and the label, so ``textcls train file.csv`` just works.
+
+Rules, in order (each overridable from the CLI):
+
+- header: the first row is a header when none of its values is a number and all are short names
+  (``--no-header`` / ``--columns a,b,c`` for header-less files such as AG News's ``class,title,description``);
+- label: ``--label-col``; else a column named like a label (``label``, ``class``, ``category``, ...); else two or
+  more 0/1 columns with one 1 per row (one-hot, the news.csv layout); else the non-text column with the fewest
+  distinct values;
+- text: ``--text-col`` (several, comma-separated, are joined); else columns named like text (``text``,
+  ``content``, ``title``, ...); else every column whose values average 15 characters or more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textcls.data.dataset import TabularDataset
+from textcls.data.fields import Field
+from textcls.data.readers import read_table
+from textcls.errors import DataError
+
+TEXT_NAMES = ("text", "content", "title", "description", "body", "sentence", "review", "document", "message", "post")
+LABEL_NAMES = ("label", "labels", "class", "category", "target", "topic", "sentiment", "y", "class_index", "tag")
+ID_NAMES = ("id", "idx", "index", "uid", "guid")
+SAMPLE_ROWS = 2000
+
+
+@dataclass
+class ColumnChoice:
+    """What :func:`choose_columns` decided.
+
+    Attributes:
+        column_names: names of the columns (the header, or given/generated names for header-less files).
+        has_header: whether the file's first row is a header.
+        text_columns: columns joined (in this order) into the text.
+        label_columns: one label column, or the one-hot indicator columns.
+        one_hot: whether ``label_columns`` are one-hot indicators.
+    """
+
+    column_names: list[str]
+    has_header: bool
+    text_columns: list[str]
+    label_columns: list[str]
+    one_hot: bool
+
+    def describe(self) -> str:
+        label = ("one-hot " if self.one_hot else "") + ", ".join(self.label_columns)
+        return f"text: {' + '.join(self.text_columns)}; label: {label}"
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def looks_like_header(first_row: list[str]) -> bool:
+    """True when no value is a number and every value is a short name (at most 4 words, 40 characters)."""
+    values = [value.strip() for value in first_row if value.strip()]
+    return bool(values) and all(not _is_number(v) and len(v) <= 40 and len(v.split()) <= 4 for v in values)
+
+
+def choose_columns(
+    path,
+    text_cols: list[str] | None = None,
+    label_col: str | None = None,
+    columns: list[str] | None = None,
+    no_header: bool = False,
+    format: str | None = None,
+    **read_options,
+) -> ColumnChoice:
+    """Decide the text and label columns of a csv/tsv file (see the module docstring for the rules).
+
+    Args:
+        path: the file.
+        text_cols: text column names to use (joined in order), or ``None`` to detect.
+        label_col: the label column name, or ``None`` to detect.
+        columns: names for a header-less file's columns (implies no header).
+        no_header: the file has no header; columns are named ``col1, col2, ...`` unless ``columns`` is given.
+        format: file format (``None``: by extension).
+        **read_options: passed to :func:`textcls.data.readers.read_table` (``extra_fields``, ``encoding``...).
+    """
+    options = {**read_options, "extra_fields": "skip", "bad_rows": "skip", "report": False}
+    raw = read_table(path, format, has_header=False, **options)
+    if raw.format in ("json", "jsonl"):
+        keys = list(dict.fromkeys(k for row in raw.rows[:SAMPLE_ROWS] for k in row.values))
+        rows = [[str(row.values.get(k, "")) for k in keys] for row in raw.rows[:SAMPLE_ROWS]]
+        names, has_header = keys, False
+    else:
+        first = raw.rows[0].values
+        has_header = not no_header and columns is None and looks_like_header(first)
+        rows = [row.values for row in raw.rows[1 if has_header else 0 : SAMPLE_ROWS]]
+        if columns is not None:
+            names = [name.strip() for name in columns]
+        elif has_header:
+            names = [value.strip() for value in first]
+            while names and not names[-1]:
+                names.pop()
+        else:
+            names = [f"col{i + 1}" for i in range(len(first))]
+    if not rows:
+        raise DataError("has a header but no data rows", path)
+    values = {name: [row[i] if i < len(row) else "" for row in rows] for i, name in enumerate(names)}
+
+    def check(name: str) -> str:
+        if name not in values:
+            raise DataError(f"column {name!r} not found; columns are: {', '.join(names)}", path)
+        return name
+
+    lower = {name.lower(): name for name in names}
+    ids = {name for name in names if name.lower() in ID_NAMES}
+    one_hot = False
+    if label_col is not None:
+        labels = [check(label_col)]
+    else:
+        labels = [lower[n] for n in LABEL_NAMES if n in lower][:1]
+        if not labels:
+            labels = _one_hot_columns(values, exclude=ids)
+            one_hot = bool(labels)
+    if text_cols:
+        texts = [check(name) for name in text_cols]
+    else:
+        texts = [name for name in names if name.lower() in TEXT_NAMES and name not in labels]
+        if not texts:
+            texts = [
+                name for name in names if name not in labels and name not in ids and _mean_length(values[name]) >= 15
+            ]
+    if not labels:
+        candidates = [n for n in names if n not in texts and n not in ids and len(set(values[n])) > 1]
+        if candidates:
+            labels = [min(candidates, key=lambda n: len(set(values[n])))]
+    if not texts:
+        raise DataError(f"no text column found (columns: {', '.join(names)}); name it with --text-col", path)
+    if not labels:
+        raise DataError(f"no label column found (columns: {', '.join(names)}); name it with --label-col", path)
+    return ColumnChoice(names, has_header, texts, labels, one_hot)
+
+
+def _mean_length(column: list[str]) -> float:
+    return sum(len(v) for v in column) / max(1, len(column))
+
+
+def _one_hot_columns(values: dict[str, list[str]], exclude) -> list[str]:
+    binary = [
+        name
+        for name, column in values.items()
+        if name not in exclude and column and all(v.strip() in ("0", "1") for v in column)
+    ]
+    if len(binary) < 2:
+        return []
+    rows = zip(*(values[name] for name in binary))
+    if all(sum(v.strip() == "1" for v in row) >= 1 for row in rows):
+        return binary
+    return []
+
+
+def read_dataset(path, choice: ColumnChoice, text_field: Field, label_field: Field, format=None, **read_options):
+    """Read ``path`` into a :class:`TabularDataset` with attributes ``text`` and ``label`` as ``choice`` says.
+
+    Args:
+        path: the file.
+        choice: the columns, from :func:`choose_columns` (any file with the same layout).
+        text_field: field for the (joined) text columns.
+        label_field: field for the label (a one-hot group becomes one label, or a list for multi-label fields).
+        format: file format (``None``: by extension).
+        **read_options: ``extra_fields``, ``merge_sep``, ``bad_rows``, ``encoding``, ``encoding_errors``.
+    """
+    text_key = tuple(choice.text_columns) if len(choice.text_columns) > 1 else choice.text_columns[0]
+    label_key = tuple(choice.label_columns) if choice.one_hot else choice.label_columns[0]
+    fields = {text_key: ("text", text_field), label_key: ("label", label_field)}
+    return TabularDataset(
+        path,
+        format=format,
+        fields=fields,
+        skip_header=choice.has_header,
+        column_names=None if choice.has_header else choice.column_names,
+        **read_options,
+    )
