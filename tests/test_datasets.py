@@ -103,8 +103,9 @@ def test_every_format_reads_by_name(tmp_path, kind, gz):
 def test_explicit_format_overrides_extension(tmp_path, kind, gz):
     path = _write(tmp_path / ("data.dat" + (".gz" if gz else "")), _file_text(kind), gz)
     text, label = _fields()
-    ds = TabularDataset(path, format=kind.upper(), fields=[("id", None), ("text", text), ("label", label)],
-                        skip_header=True)  # fmt: skip
+    ds = TabularDataset(
+        path, format=kind.upper(), fields=[("id", None), ("text", text), ("label", label)], skip_header=True
+    )
     assert len(ds) == 5
     assert ds[1].text == ["dull;", "the", "plot", "drags", "and", "the", '"acting"', "is", "wooden."]
 
@@ -181,8 +182,9 @@ def test_quoted_multiline_text_is_one_example(tmp_path):
 def test_onehot_columns_in_positional_list(tmp_path):
     path = _write(tmp_path / "news.csv", _delimited(_onehot_rows(), header=("id", "content", *TOPICS)), gz=False)
     text, label = Field(lower=True), LabelField()
-    ds = TabularDataset(path, fields=[("id", None), ("content", text), ("topic", OneHot(label, TOPICS))],
-                        skip_header=True)  # fmt: skip
+    ds = TabularDataset(
+        path, fields=[("id", None), ("content", text), ("topic", OneHot(label, TOPICS))], skip_header=True
+    )
     assert [ex.topic for ex in ds] == [lab for _, _, lab in NEWS]
     assert ds.fields["topic"] is label
     label.build_vocab(ds)
@@ -252,8 +254,11 @@ def test_multilabel_from_separator_column(tmp_path):
 @pytest.mark.parametrize("by", ["list", "dict"])
 def test_multilabel_from_onehot_columns(tmp_path, by):
     tags = ["crime", "drama", "comedy"]
-    rows = [("Heat", "cops and thieves", "1", "1", "0"), ("Clue", "a murder mystery farce", "0", "0", "1"),
-            ("Fargo", "a kidnapping goes wrong", "1", "1", "1")]  # fmt: skip
+    rows = [
+        ("Heat", "cops and thieves", "1", "1", "0"),
+        ("Clue", "a murder mystery farce", "0", "0", "1"),
+        ("Fargo", "a kidnapping goes wrong", "1", "1", "1"),
+    ]
     path = _write(tmp_path / "m.csv", _delimited(rows, header=("title", "plot", *tags)), gz=False)
     plot, field = Field(), MultiLabelField()
     if by == "list":
@@ -274,13 +279,21 @@ def test_tabular_splits(tmp_path):
         _write(tmp_path / f"{name}.csv", _delimited(rows), gz=False)
     text, label = _fields()
     fields = [("id", None), ("text", text), ("label", label)]
-    train, valid, test = TabularDataset.splits(path=tmp_path, train="train.csv", validation="valid.csv",
-                                               test="test.csv", format="csv", fields=fields, skip_header=True)  # fmt: skip
+    train, valid, test = TabularDataset.splits(
+        path=tmp_path,
+        train="train.csv",
+        validation="valid.csv",
+        test="test.csv",
+        format="csv",
+        fields=fields,
+        skip_header=True,
+    )
     assert (len(train), len(valid), len(test)) == (5, 2, 3)
     assert all(isinstance(d, TabularDataset) for d in (train, valid, test))
     assert test[0].text == REVIEWS[2][1].lower().split()
-    pair = TabularDataset.splits(path=str(tmp_path), train="train.csv", test="test.csv", fields=fields,
-                                 skip_header=True)  # fmt: skip
+    pair = TabularDataset.splits(
+        path=str(tmp_path), train="train.csv", test="test.csv", fields=fields, skip_header=True
+    )
     assert [len(d) for d in pair] == [5, 3]
 
 
@@ -383,6 +396,7 @@ def test_unstratified_split_of_ag_news_is_reproducible(ag_news):
 def test_filter_pred(tmp_path):
     path = _write(tmp_path / "reviews.csv", _delimited(REVIEWS), gz=False)
     text, label = _fields()
-    ds = TabularDataset(path, fields={"text": ("text", text), "label": ("label", label)},
-                        filter_pred=lambda ex: ex.label == "pos")  # fmt: skip
+    ds = TabularDataset(
+        path, fields={"text": ("text", text), "label": ("label", label)}, filter_pred=lambda ex: ex.label == "pos"
+    )
     assert len(ds) == 2 and set(ds.label) == {"pos"}

@@ -36,20 +36,38 @@ def ag_class_counts(shared_data):
 def legacy(packt_dir):
     """The legacy script, verbatim apart from the import and the two textcls-only reader options."""
     tokenize = lambda x: x.split()  # noqa: E731 - as the book wrote it
-    TEXT = data.Field(sequential=True, tokenize=tokenize, lower=True, include_lengths=True, batch_first=True,
-                      fix_length=None)  # fmt: skip
+    TEXT = data.Field(
+        sequential=True, tokenize=tokenize, lower=True, include_lengths=True, batch_first=True, fix_length=None
+    )
     LABEL = data.Field(sequential=False, use_vocab=False, dtype=torch.float)
-    fields = [("id", None), ("content", TEXT), ("Business", LABEL), ("SciTech", LABEL), ("Sports", LABEL),
-              ("World", LABEL)]  # fmt: skip
-    train, valid, test = data.TabularDataset.splits(path=str(packt_dir), train="train.csv.gz",
-                                                    validation="valid.csv.gz", test="test.csv.gz", format="csv",
-                                                    fields=fields, skip_header=True, extra_fields="merge",
-                                                    merge_sep=";")  # fmt: skip
+    fields = [
+        ("id", None),
+        ("content", TEXT),
+        ("Business", LABEL),
+        ("SciTech", LABEL),
+        ("Sports", LABEL),
+        ("World", LABEL),
+    ]
+    train, valid, test = data.TabularDataset.splits(
+        path=str(packt_dir),
+        train="train.csv.gz",
+        validation="valid.csv.gz",
+        test="test.csv.gz",
+        format="csv",
+        fields=fields,
+        skip_header=True,
+        extra_fields="merge",
+        merge_sep=";",
+    )
     TEXT.build_vocab(train, min_freq=2)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     train_iterator, valid_iterator, test_iterator = data.BucketIterator.splits(
-        (train, valid, test), batch_sizes=(64, 64, 64), sort_key=lambda x: len(x.content), sort_within_batch=True,
-        device=device)  # fmt: skip
+        (train, valid, test),
+        batch_sizes=(64, 64, 64),
+        sort_key=lambda x: len(x.content),
+        sort_within_batch=True,
+        device=device,
+    )
     return {
         "TEXT": TEXT,
         "LABEL": LABEL,
@@ -146,17 +164,26 @@ def test_labelfield_onehot_variant(packt_dir, ag_class_counts, spec):
     else:
         fields = {"content": ("content", TEXT), tuple(TOPICS): ("label", LABEL)}
         kwargs = {}
-    train, valid, test = data.TabularDataset.splits(path=packt_dir, train="train.csv.gz", validation="valid.csv.gz",
-                                                    test="test.csv.gz", format="csv", fields=fields,
-                                                    extra_fields="merge", merge_sep=";", **kwargs)  # fmt: skip
+    train, valid, test = data.TabularDataset.splits(
+        path=packt_dir,
+        train="train.csv.gz",
+        validation="valid.csv.gz",
+        test="test.csv.gz",
+        format="csv",
+        fields=fields,
+        extra_fields="merge",
+        merge_sep=";",
+        **kwargs,
+    )
     assert (len(train), len(valid), len(test)) == (5000, 1000, 1600)
     assert set(train.fields) == {"content", "label"}
     TEXT.build_vocab(train, min_freq=2)
     LABEL.build_vocab(train)
     assert sorted(LABEL.vocab.itos) == sorted(TOPICS)
     assert LABEL.vocab.itos == [c for c, _ in sorted(ag_class_counts["train"].items(), key=lambda kv: (-kv[1], kv[0]))]
-    iterators = data.BucketIterator.splits((train, valid, test), batch_size=64, sort_key=lambda x: len(x.content),
-                                           sort_within_batch=True, device=-1)  # fmt: skip
+    iterators = data.BucketIterator.splits(
+        (train, valid, test), batch_size=64, sort_key=lambda x: len(x.content), sort_within_batch=True, device=-1
+    )
     for split, iterator in zip(("train", "valid", "test"), iterators):
         per_class = Counter()
         for batch in iterator:

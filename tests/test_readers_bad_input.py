@@ -124,15 +124,26 @@ def test_bad_policy_names(tmp_path):
 # ---------------------------------------------------------------------------------------------- the header
 def test_misnamed_column_suggests_close_match(tmp_path):
     path = _csv(tmp_path, GOOD_ROWS)
-    message = _raises(path, "'lable'", "did you mean 'label'?", "columns are: id, text, label", line=1,
-                      fields={"text": ("text", Field()), "lable": ("label", LabelField())})  # fmt: skip
+    message = _raises(
+        path,
+        "'lable'",
+        "did you mean 'label'?",
+        "columns are: id, text, label",
+        line=1,
+        fields={"text": ("text", Field()), "lable": ("label", LabelField())},
+    )
     assert "not found in the header" in message
 
 
 def test_misnamed_onehot_column(tmp_path):
     path = _csv(tmp_path, ["0,rates rise,1,0,0,0"], header="id,content," + ",".join(TOPICS))
-    _raises(path, "'SciTec'", "did you mean 'SciTech'?", line=1,
-            fields={"content": ("text", Field()), ("Business", "SciTec", "Sports", "World"): ("label", LabelField())})  # fmt: skip
+    _raises(
+        path,
+        "'SciTec'",
+        "did you mean 'SciTech'?",
+        line=1,
+        fields={"content": ("text", Field()), ("Business", "SciTec", "Sports", "World"): ("label", LabelField())},
+    )
 
 
 # --------------------------------------------------------------------------------------------- ragged rows
@@ -152,8 +163,11 @@ def test_too_many_fields_is_an_error_naming_the_line(tmp_path):
 def test_too_many_fields_merge_rejoins_text(tmp_path, caplog):
     path = _csv(tmp_path, RAGGED)
     with caplog.at_level(logging.WARNING, logger="textcls"):
-        ds = _load(path, extra_fields="merge", fields=[("id", None), ("text", Field(tokenize=str.split)),
-                                                       ("label", LabelField())])  # fmt: skip
+        ds = _load(
+            path,
+            extra_fields="merge",
+            fields=[("id", None), ("text", Field(tokenize=str.split)), ("label", LabelField())],
+        )
     assert len(ds) == 4
     assert ds[1].text == "Prices fell 3,5% in a week".split()
     assert ds[3].text == "Apple Inc.&lt,AAPL.O&gt, on Tuesday shipped a new app".split()
@@ -163,25 +177,56 @@ def test_too_many_fields_merge_rejoins_text(tmp_path, caplog):
 
 def test_merge_without_text_field_is_still_an_error(tmp_path):
     path = _csv(tmp_path, RAGGED)
-    _raises(path, "4 fields", line=3, extra_fields="merge",
-            fields=[("id", None), ("text", RawField()), ("label", LabelField())])  # fmt: skip
+    _raises(
+        path,
+        "4 fields",
+        line=3,
+        extra_fields="merge",
+        fields=[("id", None), ("text", RawField()), ("label", LabelField())],
+    )
 
 
 def test_merge_sep_semicolon(tmp_path):
     path = _csv(tmp_path, RAGGED)
-    ds = _load(path, extra_fields="merge", merge_sep=";",
-               fields=[("id", RawField()), ("text", Field(tokenize=str.split)), ("label", LabelField())])  # fmt: skip
+    ds = _load(
+        path,
+        extra_fields="merge",
+        merge_sep=";",
+        fields=[("id", RawField()), ("text", Field(tokenize=str.split)), ("label", LabelField())],
+    )
     assert " ".join(ds[3].text) == "Apple Inc.&lt;AAPL.O&gt; on Tuesday shipped a new app"
     assert [ex.id for ex in ds] == ["1", "2", "3", "4"]
 
 
 def test_merge_into_middle_column_by_header_name(tmp_path):
     path = _csv(tmp_path, ["7,pos,great, cheap, and fast,2024"], header="id,label,review,year")
-    ds = TabularDataset(path, extra_fields="merge", fields={"review": ("review", Field(tokenize=str.split)),
-                                                            "label": ("label", LabelField()),
-                                                            "year": ("year", RawField())})  # fmt: skip
+    ds = TabularDataset(
+        path,
+        extra_fields="merge",
+        fields={
+            "review": ("review", Field(tokenize=str.split)),
+            "label": ("label", LabelField()),
+            "year": ("year", RawField()),
+        },
+    )
     assert ds[0].review == ["great,", "cheap,", "and", "fast"]
     assert (ds[0].label, ds[0].year) == ("pos", "2024")
+
+
+def test_merge_into_last_column(tmp_path):
+    # AG News layout: label first, text last
+    path = _csv(tmp_path, ["3,Oil rose 2,5% on supply fears", "4,New phone launched"], header="label,text")
+    ds = _load(path, extra_fields="merge", fields=[("label", LabelField()), ("text", Field(tokenize=str.split))])
+    assert ds[0].text == ["Oil", "rose", "2,5%", "on", "supply", "fears"]
+    assert [ex.label for ex in ds] == ["3", "4"]
+
+
+def test_windows_line_endings_keep_line_numbers(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"id,text,label\r\n1,fine row,pos\r\n2,fine too,neg\r\n3,one,two,three,pos\r\n")
+    _raises(path, "5 fields", line=4)
+    ds = _load(path, extra_fields="skip")
+    assert [ex.text for ex in ds] == [["fine", "row"], ["fine", "too"]]
 
 
 def test_too_many_fields_skip(tmp_path, caplog):
@@ -261,8 +306,13 @@ def test_missing_label(tmp_path, label, caplog):
 
 def test_missing_multilabel(tmp_path):
     path = _csv(tmp_path, ["1,a film,drama|crime", "2,another film,"], header="id,plot,genres")
-    _raises(path, "missing label", "'genres'", line=3,
-            fields=[("id", None), ("plot", Field()), ("genres", MultiLabelField())])  # fmt: skip
+    _raises(
+        path,
+        "missing label",
+        "'genres'",
+        line=3,
+        fields=[("id", None), ("plot", Field()), ("genres", MultiLabelField())],
+    )
 
 
 def test_every_row_bad_and_skipped(tmp_path):
@@ -313,8 +363,12 @@ def test_invalid_json_line(tmp_path):
 
 
 def test_json_line_not_an_object(tmp_path):
-    _raises(_jsonl(tmp_path, ['{"text": "fine", "label": "a"}', '["text", "b"]']), "not a JSON object", line=2,
-            fields=JSON_FIELDS)  # fmt: skip
+    _raises(
+        _jsonl(tmp_path, ['{"text": "fine", "label": "a"}', '["text", "b"]']),
+        "not a JSON object",
+        line=2,
+        fields=JSON_FIELDS,
+    )
 
 
 def test_invalid_json_array_names_line(tmp_path):
@@ -380,8 +434,10 @@ def test_onehot_non_binary_value(tmp_path):
     path = _onehot_csv(tmp_path, "2,A match report,0,0,2,0")
     _raises(path, "'Sports'", "'2'", "0 or 1", line=4, fields=_onehot_fields())
     with pytest.raises(DataError, match="'yes'"):
-        TabularDataset(_onehot_csv(tmp_path, "2,A match report,0,0,yes,0"),
-                       fields={"content": ("text", Field()), tuple(TOPICS): ("label", LabelField())})  # fmt: skip
+        TabularDataset(
+            _onehot_csv(tmp_path, "2,A match report,0,0,yes,0"),
+            fields={"content": ("text", Field()), tuple(TOPICS): ("label", LabelField())},
+        )
 
 
 def test_read_table_reports_notes(tmp_path):
@@ -428,8 +484,9 @@ def test_packt_file_default_read_names_line_13(shared_data):
 def test_packt_file_merge_recovers_every_row(shared_data, ag_rows, caplog, split, first_id, count):
     path = shared_data / "ag_news" / "packt_newsclassification" / f"{split}.csv.gz"
     with caplog.at_level(logging.WARNING, logger="textcls"):
-        ds = TabularDataset(path, format="csv", fields=_packt_fields(), skip_header=True, extra_fields="merge",
-                            merge_sep=";")  # fmt: skip
+        ds = TabularDataset(
+            path, format="csv", fields=_packt_fields(), skip_header=True, extra_fields="merge", merge_sep=";"
+        )
     assert len(ds) == count
     assert [int(ex.id) for ex in ds] == list(range(first_id, first_id + count))
     assert any("merged" in w for w in _warnings(caplog))

@@ -148,14 +148,15 @@ class Vocab:
     # --- vectors (the loading itself lives in textcls.embeddings) -------------------------------------
     def load_vectors(self, vectors, unk_init=None, cache=None, **kwargs):
         """Attach pretrained vectors: ``vectors`` is a Vectors object, a preset name (``"glove.6B.100d"``), a
-        file path, or a list of these (concatenated along the dimension). Returns the coverage report."""
-        from textcls.embeddings import attach_vectors
+        file path, or a list of these (concatenated along the dimension). Keyword arguments:
+        ``lower_fallback`` (try the lower-cased word), ``vectors_dir``. Returns the coverage report."""
+        from textcls.embeddings.attach import attach_vectors
 
         return attach_vectors(self, vectors, unk_init=unk_init, cache=cache, **kwargs)
 
     def set_vectors(self, stoi, vectors, dim, unk_init=None, lower_fallback: bool = False):
         """Legacy ``set_vectors``: take rows of ``vectors`` (a tensor) indexed by ``stoi`` for each token."""
-        from textcls.embeddings import set_vectors_from_table
+        from textcls.embeddings.attach import set_vectors_from_table
 
         return set_vectors_from_table(self, stoi, vectors, dim, unk_init=unk_init, lower_fallback=lower_fallback)
 
@@ -207,3 +208,13 @@ class Vocab:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TextclsError(f"{path} is not a JSON vocabulary: {exc}") from None
         return cls.from_dict(data)
+
+
+def __getattr__(name):
+    # Vectors, GloVe and FastText live in textcls.embeddings; importing them lazily keeps `import textcls.vocab`
+    # light and lets legacy code write `from textcls.vocab import GloVe`.
+    if name in ("Vectors", "GloVe", "FastText"):
+        from textcls import embeddings
+
+        return getattr(embeddings, name)
+    raise AttributeError(f"module 'textcls.vocab' has no attribute {name!r}")

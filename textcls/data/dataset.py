@@ -395,11 +395,21 @@ def _header_index(header: list[str], name: str, path) -> int:
     raise DataError(f"column {name!r} not found in the header{hint}; columns are: {', '.join(stripped)}", path, 1)
 
 
+class LengthOf:
+    """Sort key: the length of one attribute of an example (a class, not a lambda, so it pickles)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, example) -> int:
+        return len(getattr(example, self.name))
+
+
 def text_length_key(fields: dict):
     """A sort key giving the length of the first text field in ``fields`` (``None`` if there is none)."""
     for name, field in fields.items():
         if _is_text(field):
-            return lambda example, _name=name: len(getattr(example, _name))
+            return LengthOf(name)
     return None
 
 

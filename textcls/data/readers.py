@@ -135,6 +135,10 @@ def read_table(
     if bad_rows not in BAD_ROW_POLICIES:
         raise DataError(f"bad_rows must be one of {BAD_ROW_POLICIES}, not {bad_rows!r}")
     path = Path(path)
+    if not path.exists():
+        raise DataError("file not found; check the path", path)
+    if path.is_dir():
+        raise DataError("is a directory, expected a data file", path)
     fmt = detect_format(path, format)
     text = read_text(path, encoding, encoding_errors)
     if fmt in ("json", "jsonl"):
@@ -266,7 +270,7 @@ def _json_rows(path: Path, text: str) -> Iterator[Row]:
                 raise DataError(f"array item {index} is not a JSON object", path)
             yield Row(index + 1, obj)
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit in a string
         if not line.strip():
             continue
         try:

@@ -1,0 +1,257 @@
+"""Parsing word-vector files into ``(words, matrix)``.
+
+Formats: GloVe text (no header), word2vec / fastText ``.vec`` text (a ``count dim`` header), word2vec binary,
+fastText ``.bin`` models and gensim ``KeyedVectors`` files (both through gensim). Text files may be ``.gz`` or a
+member of a ``.zip`` (``archive.zip`` with one member, or ``archive.zip:member.txt``).
+
+A whole text file is parsed by pandas' C reader (fast); when that fails (tokens containing spaces, as in
+GloVe 840B, or a damaged line) the careful line parser takes over and names the first bad line. With
+``restrict_to`` only the listed words are parsed, streaming, so memory stays near the final matrix.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import logging
+import zipfile
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from textcls.errors import DataError
+
+log = logging.getLogger("textcls")
+
+TEXT_SUFFIXES = (".txt", ".vec", ".csv", ".tsv")
+GENSIM_SUFFIXES = (".kv", ".model", ".wv")
+
+
+def split_archive_path(path: str | Path) -> tuple[Path, str | None]:
+    """``"glove.6B.zip:glove.6B.50d.txt"`` → ``(Path("glove.6B.zip"), "glove.6B.50d.txt")``."""
+    text = str(path)
+    head, sep, member = text.rpartition(":")
+    if sep and head.lower().endswith(".zip"):
+        return Path(head), member
+    return Path(text), None
+
+
+def detect_vectors_format(path: str | Path) -> str:
+    """Return ``"text"``, ``"word2vec-binary"``, ``"fasttext-bin"`` or ``"gensim"`` from the file name/bytes."""
+    file, member = split_archive_path(path)
+    name = (member or file.name).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith(".bin"):
+        with open_binary(file, member) as handle:
+            head = handle.read(4)
+        # fastText models start with the magic number 793712314 (little-endian int32)
+        return "fasttext-bin" if head == (793712314).to_bytes(4, "little") else "word2vec-binary"
+    if name.endswith(GENSIM_SUFFIXES):
+        return "gensim"
+    return "text"
+
+
+@contextmanager
+def open_binary(file: Path, member: str | None = None):
+    """Open a vectors file (plain, ``.gz`` or a ``.zip`` member) for reading bytes."""
+    if not file.exists():
+        raise DataError("vectors file not found", file)
+    if file.stat().st_size == 0:
+        raise DataError("vectors file is empty", file)
+    if file.suffix.lower() == ".zip":
+        with zipfile.ZipFile(file) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+            if member is None:
+                if len(names) != 1:
+                    listed = ", ".join(names[:8])
+                    raise DataError(f"zip holds {len(names)} files ({listed}); name one as ARCHIVE.zip:MEMBER", file)
+                member = names[0]
+            if member not in names:
+                raise DataError(f"zip has no member {member!r}; members: {', '.join(names[:8])}", file)
+            with archive.open(member) as handle:
+                yield handle
+        return
+    with open(file, "rb") as raw:
+        if raw.read(2) == b"\x1f\x8b":
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw) as handle:
+                yield handle
+        else:
+            raw.seek(0)
+            yield raw
+
+
+def _is_header(line: str) -> bool:
+    parts = line.split()
+    return len(parts) == 2 and all(part.isdigit() for part in parts)
+
+
+def read_text_vectors(
+    path, restrict_to: Iterable[str] | None = None, max_vectors: int | None = None
+) -> tuple[list[str], np.ndarray]:
+    """Parse a GloVe / word2vec-text / fastText ``.vec`` file.
+
+    Args:
+        path: the file (``.gz`` and ``ARCHIVE.zip[:MEMBER]`` accepted).
+        restrict_to: only keep these words (streams; memory stays near the result's size).
+        max_vectors: only read the first this many vectors (files are usually sorted by frequency).
+
+    Returns:
+        ``(words, float32 matrix [len(words), dim])``; a word that occurs twice keeps its first vector.
+    """
+    file, member = split_archive_path(path)
+    if restrict_to is None and max_vectors is None:
+        try:
+            return _read_with_pandas(file, member)
+        except _NeedsCarefulParse:
+            pass
+    wanted = None if restrict_to is None else set(restrict_to)
+    return _read_lines(file, member, wanted, max_vectors)
+
+
+class _NeedsCarefulParse(Exception):
+    pass
+
+
+def _read_with_pandas(file: Path, member: str | None) -> tuple[list[str], np.ndarray]:
+    import pandas as pd
+
+    with open_binary(file, member) as handle:
+        data = handle.read()
+    first_end = data.find(b"\n")
+    first_line = data[: first_end if first_end >= 0 else len(data)].decode("utf-8", "replace")
+    skip = 1 if _is_header(first_line) else 0
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            sep=" ",
+            header=None,
+            skiprows=skip,
+            quoting=csv.QUOTE_NONE,
+            na_filter=False,
+            engine="c",
+            encoding="utf-8",
+            encoding_errors="replace",
+            dtype={0: str},
+            low_memory=False,
+        )
+    except (pd.errors.ParserError, ValueError, pd.errors.EmptyDataError):
+        raise _NeedsCarefulParse from None
+    del data
+    if frame.shape[1] < 2 or frame.iloc[:, -1].isna().any():
+        raise _NeedsCarefulParse
+    numbers = frame.iloc[:, 1:]
+    if any(dtype.kind != "f" and dtype.kind != "i" for dtype in numbers.dtypes):
+        raise _NeedsCarefulParse
+    words = frame.iloc[:, 0].astype(str).tolist()
+    matrix = numbers.to_numpy(dtype=np.float32)
+    return _drop_duplicates(words, matrix)
+
+
+def _drop_duplicates(words: list[str], matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
+    first = dict.fromkeys(words)
+    if len(first) == len(words):
+        return words, matrix
+    seen, keep = set(), []
+    for i, word in enumerate(words):
+        if word not in seen:
+            seen.add(word)
+            keep.append(i)
+    log.warning("vectors file lists %d words more than once; kept the first vector of each", len(words) - len(keep))
+    return [words[i] for i in keep], matrix[keep]
+
+
+def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None) -> tuple[list[str], np.ndarray]:
+    """Careful line-by-line parse: tokens with spaces, exact error lines; with ``wanted`` only those words'
+    numbers are parsed (the rest of each line is skipped unread)."""
+    wanted_bytes = None if wanted is None else {word.encode("utf-8") for word in wanted}
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: set[str] = set()
+    dim = None
+    bad_utf8 = 0
+    with open_binary(file, member) as handle:
+        for number, raw in enumerate(handle, start=1):
+            if wanted_bytes is not None and dim is not None and raw.split(b" ", 1)[0] not in wanted_bytes:
+                continue  # fast skip: not a wanted word (a token containing spaces is never wanted)
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if number == 1 and _is_header(line):
+                dim = int(line.split()[1])
+                continue
+            if not line.strip():
+                continue
+            if "\ufffd" in line:
+                bad_utf8 += 1
+            parts = line.rstrip().split(" ")
+            if dim is None:
+                dim = len(parts) - 1
+                if dim < 1:
+                    raise DataError("line has a word but no numbers; is this a vectors file?", file, number)
+            if len(parts) - 1 < dim:
+                raise DataError(
+                    f"line has {len(parts) - 1} numbers, expected {dim} (mixed dimensions or a truncated file)",
+                    file,
+                    number,
+                )
+            # a token may contain spaces (GloVe 840B): the last `dim` fields are the numbers
+            word = " ".join(parts[: len(parts) - dim])
+            if (wanted is not None and word not in wanted) or word in seen:
+                continue
+            try:
+                row = np.array(parts[len(parts) - dim :], dtype=np.float32)
+            except ValueError:
+                raise DataError(f"non-numeric value in the vector of {word[:40]!r}", file, number) from None
+            seen.add(word)
+            words.append(word)
+            rows.append(row)
+            if max_vectors is not None and len(words) >= max_vectors:
+                break
+    if dim is None:
+        raise DataError("vectors file has no vectors", file)
+    if bad_utf8:
+        log.warning("%s: %d lines had bytes that are not UTF-8 (replaced by U+FFFD)", file, bad_utf8)
+    matrix = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+    return words, matrix
+
+
+def read_gensim_vectors(path, kind: str, restrict_to=None, max_vectors=None):
+    """Load a word2vec binary, fastText ``.bin`` or gensim ``KeyedVectors`` file through gensim.
+
+    Returns ``(words, matrix, keyed_vectors)``; the gensim object is kept for fastText models, whose
+    character n-grams give vectors for out-of-vocabulary words.
+
+    gensim ``.kv``/``.model`` files are Python pickles: load only files you trust.
+    """
+    from gensim.models import KeyedVectors
+    from gensim.models.fasttext import load_facebook_vectors
+
+    file, member = split_archive_path(path)
+    if member is not None:
+        raise DataError("binary vectors inside a zip are not supported; unzip the file first", file)
+    if not file.exists():
+        raise DataError("vectors file not found", file)
+    try:
+        if kind == "fasttext-bin":
+            keyed = load_facebook_vectors(str(file))
+        elif kind == "word2vec-binary":
+            keyed = KeyedVectors.load_word2vec_format(
+                str(file), binary=True, unicode_errors="replace", limit=max_vectors
+            )
+        else:
+            keyed = KeyedVectors.load(str(file))
+    except (ValueError, EOFError, OSError, UnicodeDecodeError, AttributeError) as exc:
+        raise DataError(f"cannot read as {kind} vectors: {exc}", file) from None
+    words = list(keyed.index_to_key)
+    matrix = np.asarray(keyed.vectors, dtype=np.float32)
+    if max_vectors is not None:
+        words, matrix = words[:max_vectors], matrix[:max_vectors]
+    if restrict_to is not None:
+        wanted = set(restrict_to)
+        keep = [i for i, word in enumerate(words) if word in wanted]
+        words, matrix = [words[i] for i in keep], matrix[keep]
+    oov = keyed if kind == "fasttext-bin" else None
+    return words, matrix, oov

@@ -1,0 +1,88 @@
+"""The embedding layer built from a vocabulary and its vectors, with freezing schedules."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from textcls.errors import TextclsError
+
+
+class TextEmbedding(nn.Module):
+    """``nn.Embedding`` from a vocabulary (and its vectors), optional dropout, and a freeze schedule.
+
+    Args:
+        num_embeddings: vocabulary size (ignored when ``vectors`` is given).
+        dim: vector size (ignored when ``vectors`` is given).
+        vectors: initial weights ``[vocab, dim]`` (e.g. ``vocab.vectors``); ``None``: random N(0, 1).
+        padding_idx: the ``<pad>`` id: its row stays zero and gets no gradient.
+        freeze: keep the vectors fixed for the whole training.
+        freeze_epochs: keep them fixed for the first N epochs, then fine-tune (needs the trainer to call
+            :meth:`on_epoch_start`; build the optimizer over all parameters, frozen ones included).
+        dropout: dropout applied to the embedded tokens.
+        sparse: sparse gradients (for sparse-aware optimizers).
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int | None = None,
+        dim: int | None = None,
+        vectors: torch.Tensor | None = None,
+        padding_idx: int | None = None,
+        freeze: bool = False,
+        freeze_epochs: int = 0,
+        dropout: float = 0.0,
+        sparse: bool = False,
+    ):
+        super().__init__()
+        if vectors is not None:
+            num_embeddings, dim = vectors.shape
+        if num_embeddings is None or dim is None:
+            raise TextclsError("TextEmbedding needs vectors, or num_embeddings and dim")
+        self.embedding = nn.Embedding(num_embeddings, dim, padding_idx=padding_idx, sparse=sparse)
+        if vectors is not None:
+            with torch.no_grad():
+                self.embedding.weight.copy_(vectors)
+        if padding_idx is not None:
+            with torch.no_grad():
+                self.embedding.weight[padding_idx].zero_()
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.always_frozen = freeze
+        self.freeze_epochs = freeze_epochs
+        self.set_frozen(freeze or freeze_epochs > 0)
+
+    @classmethod
+    def from_vocab(cls, vocab, dim: int | None = None, pad_token: str = "<pad>", **options) -> TextEmbedding:
+        """Build from a :class:`~textcls.vocab.Vocab`: its vectors when it has them, else random ``dim``-sized.
+
+        Args:
+            vocab: the vocabulary.
+            dim: size of random vectors when the vocabulary has none.
+            pad_token: the padding token whose id becomes ``padding_idx``.
+            **options: :class:`TextEmbedding` options (``freeze``, ``freeze_epochs``, ``dropout``, ``sparse``).
+        """
+        padding_idx = vocab.stoi[pad_token] if pad_token in vocab else None
+        if vocab.vectors is not None:
+            return cls(vectors=vocab.vectors, padding_idx=padding_idx, **options)
+        if dim is None:
+            raise TextclsError("the vocabulary has no vectors: give the embedding dim")
+        return cls(len(vocab), dim, padding_idx=padding_idx, **options)
+
+    @property
+    def dim(self) -> int:
+        return self.embedding.embedding_dim
+
+    @property
+    def frozen(self) -> bool:
+        return not self.embedding.weight.requires_grad
+
+    def set_frozen(self, frozen: bool) -> None:
+        """Stop (``True``) or resume (``False``) updating the vectors."""
+        self.embedding.weight.requires_grad_(not frozen)
+
+    def on_epoch_start(self, epoch: int) -> None:
+        """Apply the schedule for 0-based ``epoch``: frozen while ``epoch < freeze_epochs`` (or always)."""
+        self.set_frozen(self.always_frozen or epoch < self.freeze_epochs)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.embedding(tokens))
