@@ -31,21 +31,40 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--extra-fields",
         choices=["error", "merge", "skip"],
-        default="error",
         help="rows with too many fields: stop (default), merge the overflow into the text, or skip them",
     )
-    group.add_argument("--merge-sep", default=",", help="separator put back when merging overflow fields")
-    group.add_argument("--bad-rows", choices=["error", "skip"], default="error", help="rows missing text or label")
-    group.add_argument("--encoding", default="utf-8", help="file encoding (default utf-8)")
+    group.add_argument("--merge-sep", help="separator put back when merging overflow fields (default ',')")
+    group.add_argument("--bad-rows", choices=["error", "skip"], help="rows missing text or label (default: error)")
+    group.add_argument("--encoding", help="file encoding (default utf-8)")
+
+
+def add_vectors_options(parser: argparse.ArgumentParser) -> None:
+    """Options that choose pretrained word vectors."""
+    group = parser.add_argument_group("word vectors")
+    group.add_argument("--vectors", help="vectors file (GloVe/word2vec/fastText/gensim) or preset (glove.6B.100d)")
+    group.add_argument("--vectors-dir", help="folder holding named vectors files (also $TEXTCLS_VECTORS_DIR)")
+    group.add_argument(
+        "--lower-fallback", action="store_true", help="give a cased word the vector of its lower-case form"
+    )
+
+
+TABLE_SETTINGS = ("format", "text_col", "label_col", "columns", "no_header", "extra_fields", "merge_sep", "bad_rows",
+                  "encoding")  # fmt: skip
+
+
+def table_settings(args) -> dict:
+    """The file-reading settings given on the command line (``None``/``False`` ones left out)."""
+    return {key: getattr(args, key) for key in TABLE_SETTINGS if getattr(args, key, None) not in (None, False)}
 
 
 def read_options(args) -> dict:
-    """The reader keyword arguments chosen by :func:`add_table_options`."""
+    """Reader keyword arguments for :func:`textcls.data.columns.read_dataset`, with their defaults."""
+    given = table_settings(args)
     return {
-        "extra_fields": args.extra_fields,
-        "merge_sep": args.merge_sep,
-        "bad_rows": args.bad_rows,
-        "encoding": args.encoding,
+        "extra_fields": given.get("extra_fields", "error"),
+        "merge_sep": given.get("merge_sep", ","),
+        "bad_rows": given.get("bad_rows", "error"),
+        "encoding": given.get("encoding", "utf-8"),
     }
 
 
@@ -71,8 +90,9 @@ def cmd_inspect(args) -> int:
     timings = {}
     start = time.perf_counter()
     choice = choose_columns(
-        args.file, args.text_col, args.label_col, args.columns, args.no_header, args.format, encoding=args.encoding
-    )
+        args.file, args.text_col, args.label_col, args.columns, args.no_header, args.format,
+        encoding=read_options(args)["encoding"],
+    )  # fmt: skip
     text = Field(tokenize=args.tokenizer, lower=args.lower, include_lengths=True, batch_first=True)
     label = LabelField()
     dataset = read_dataset(args.file, choice, text, label, format=args.format, **read_options(args))
@@ -82,6 +102,14 @@ def cmd_inspect(args) -> int:
     text.build_vocab(dataset, min_freq=args.min_freq)
     label.build_vocab(dataset)
     timings["build vocab"] = time.perf_counter() - start
+
+    coverage = None
+    if args.vectors:
+        start = time.perf_counter()
+        coverage = text.vocab.load_vectors(
+            args.vectors, vectors_dir=args.vectors_dir, lower_fallback=args.lower_fallback
+        )
+        timings["load vectors"] = time.perf_counter() - start
 
     lengths = [len(example.text) for example in dataset]
     start = time.perf_counter()
@@ -106,6 +134,8 @@ def cmd_inspect(args) -> int:
         f"{statistics.median(lengths):g}, 95th pct {ordered[int(0.95 * (len(ordered) - 1))]}, max {ordered[-1]})"
     )
     print(f"vocabulary      {len(text.vocab):,} tokens (min_freq={args.min_freq}, with <unk>, <pad>)")
+    if coverage is not None:
+        print(f"vectors         {coverage}")
     print(
         f"padding @ {args.batch_size:<5} bucketed {padding_fraction(bucketed, lengths):.1%} vs random batches "
         f"{padding_fraction(shuffled, lengths):.1%}"
@@ -113,6 +143,124 @@ def cmd_inspect(args) -> int:
     total = sum(timings.values())
     stages = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
     print(f"time            {total:.2f} s ({tokens / total:,.0f} tokens/s): {stages}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from textcls.models import available_models
+
+    for name, summary in available_models().items():
+        print(f"{name:<10} {summary}")
+    return 0
+
+
+def train_config(args) -> dict:
+    """The resolved config of ``textcls train``: model defaults, ``--config``, flags, ``--set``."""
+    from textcls import config as cfg
+
+    data = {"tokenizer": args.tokenizer, "vectors": args.vectors, "vectors_dir": args.vectors_dir,
+            "valid_split": args.valid_split, "batch_size": args.batch_size, "max_length": args.max_length,
+            "min_freq": args.min_freq, "label_sep": args.label_sep, **table_settings(args)}  # fmt: skip
+    if args.lower_fallback:
+        data["lower_fallback"] = True
+    if args.multilabel:
+        data["multilabel"] = True
+    training = {"epochs": args.epochs, "lr": args.lr, "device": args.device, "seed": args.seed,
+                "patience": args.patience}  # fmt: skip
+    model_options = {}
+    if args.freeze_embeddings:
+        model_options["freeze_embeddings"] = True
+    if args.freeze_epochs is not None:
+        model_options["freeze_epochs"] = args.freeze_epochs
+    flags = {
+        "data": {k: v for k, v in data.items() if v is not None},
+        "training": {k: v for k, v in training.items() if v is not None},
+        "model_options": model_options,
+        "files": {"train": args.file, "valid": args.valid, "test": args.test},
+    }
+    overrides = [flags] + [cfg.parse_assignment(text) for text in args.set or []]
+    return cfg.resolve(args.model, args.config, overrides)
+
+
+def cmd_train(args) -> int:
+    from textcls.jobs.train import default_run_dir, train_text
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.resume:
+        from textcls.jobs.rundir import RunDir
+
+        run = RunDir(args.resume)
+        run.check()
+        result = train_text(run.config(), run.path, resume=True)
+        run_dir = run.path
+    else:
+        config = train_config(args)
+        run_dir = args.output or default_run_dir(config["model"])
+        result = train_text(config, run_dir)
+    _print_final(result, run_dir)
+    return 0
+
+
+def _print_final(result: dict, run_dir) -> None:
+    for split in ("valid", "test"):
+        metrics = result.get(split)
+        if metrics:
+            f1 = metrics.get("macro_f1")
+            print(
+                f"{split:<5}  accuracy {metrics['accuracy']:.2%}  macro-F1 {f1:.3f}  loss {metrics['loss']:.4f}"
+                if f1 is not None
+                else f"{split:<5}  accuracy {metrics['accuracy']:.2%}  loss {metrics['loss']:.4f}"
+            )
+    print(f"run saved in {run_dir}/ (model.pt, config.yaml, vocab.json, metrics.json, curves.png, tensorboard/)")
+    print(f'  textcls evaluate {run_dir} FILE    textcls predict {run_dir} "some text"')
+
+
+def cmd_evaluate(args) -> int:
+    from textcls.jobs.predict import evaluate_file
+
+    result = evaluate_file(args.run_dir, args.file, device=args.device)
+    print(f"examples  {result['examples']:,}")
+    print(f"accuracy  {result['accuracy']:.2%}")
+    for key in ("macro_f1", "micro_f1"):
+        if key in result:
+            print(f"{key.replace('_', '-'):<9} {result[key]:.3f}")
+    print(f"{'label':<20} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}")
+    for label, row in result["per_class"].items():
+        print(f"{label:<20} {row['precision']:>9.3f} {row['recall']:>9.3f} {row['f1']:>9.3f} {row['support']:>9,}")
+    if "confusion" in result:
+        print("confusion (rows: true, columns: predicted):")
+        for label, row in zip(result["per_class"], result["confusion"]):
+            print(f"  {label:<18} " + " ".join(f"{count:>6}" for count in row))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import json
+
+    from textcls.jobs.predict import Predictor
+
+    texts = list(args.texts or [])
+    if args.file == "-" or (not texts and not args.file and not sys.stdin.isatty()):
+        texts += [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    elif args.file:
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                texts += [line.rstrip("\n") for line in handle if line.strip()]
+        except FileNotFoundError:
+            raise TextclsError(f"file not found: {args.file}") from None
+    if not texts:
+        raise TextclsError("nothing to predict: give texts, --file FILE, or text on standard input ('-')")
+    predictor = Predictor(args.run_dir, device=args.device)
+    results = predictor.predict(texts, top_k=args.top_k)
+    for text, labels in zip(texts, results):
+        if args.json:
+            print(json.dumps({"text": text, "labels": [{"label": name, "probability": p} for name, p in labels]}))
+        else:
+            shown = "  ".join(f"{label} {prob:.3f}" for label, prob in labels)
+            print(f"{shown}\t{text[:80]}")
     return 0
 
 
@@ -132,8 +280,56 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--lower", action="store_true", help="lower-case tokens")
     inspect.add_argument("--min-freq", type=int, default=1, help="drop rarer tokens from the vocabulary")
     inspect.add_argument("--batch-size", type=int, default=64, help="batch size for the padding figures")
+    add_vectors_options(inspect)
     add_table_options(inspect)
     inspect.set_defaults(run=cmd_inspect)
+
+    models = commands.add_parser("models", help="list the text models")
+    models.set_defaults(run=cmd_models)
+
+    train = commands.add_parser("train", help="train a text classifier on a csv/tsv/json file")
+    train.add_argument("file", nargs="?", help="training data (csv / tsv / json / jsonl, optionally .gz)")
+    train.add_argument("--valid", help="validation file (default: a stratified split of the training file)")
+    train.add_argument("--test", help="test file, evaluated once at the end")
+    train.add_argument("--model", default="bilstm", help="model name (see 'textcls models'; default bilstm)")
+    train.add_argument("--config", help="YAML file overriding the model's defaults (configs/MODEL.yaml)")
+    train.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override any config value")
+    train.add_argument("--tokenizer", help="tokenizer name (see 'textcls tokenizers')")
+    freeze = train.add_mutually_exclusive_group()
+    freeze.add_argument("--freeze-embeddings", action="store_true", help="keep pretrained vectors fixed")
+    freeze.add_argument("--freeze-epochs", type=int, help="keep vectors fixed for N epochs, then fine-tune")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--patience", type=int, help="early stopping patience in epochs (0: off)")
+    train.add_argument("--max-length", type=int, help="cut texts to this many tokens")
+    train.add_argument("--min-freq", type=int, help="drop rarer tokens from the vocabulary")
+    train.add_argument("--valid-split", type=float, help="validation share when there is no --valid (0.1)")
+    train.add_argument("--multilabel", action="store_true", help="several labels per text (label column 'a|b')")
+    train.add_argument("--label-sep", help="separator of labels in a multi-label column (default '|')")
+    train.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--threads", type=int, help="CPU threads for torch")
+    train.add_argument("--output", help="run directory (default runs/MODEL-TIMESTAMP)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    add_vectors_options(train)
+    add_table_options(train)
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="metrics of a trained run on a labelled file")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("file")
+    evaluate.add_argument("--device", default="cpu")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="top-k labels with probabilities for texts")
+    predict.add_argument("run_dir")
+    predict.add_argument("texts", nargs="*", help="texts to classify (or --file, or '-' for standard input)")
+    predict.add_argument("--file", help="one text per line ('-': standard input)")
+    predict.add_argument("--top-k", type=int, default=3)
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument("--device", default="cpu")
+    predict.set_defaults(run=cmd_predict)
     return parser
 
 
@@ -144,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
+    if getattr(args, "run", None) is cmd_train and not args.file and not args.resume:
+        parser.error("train needs a FILE (or --resume RUN_DIR)")
     try:
         return args.run(args)
     except TextclsError as exc:

@@ -68,8 +68,12 @@ def _assign(example, entry, value) -> None:
     if entry is None:
         return
     first = entry[0]
-    if isinstance(first, tuple) and first and isinstance(first[0], str) and len(entry) == 2 and all(
-        isinstance(name, str) for name in first
+    if (
+        isinstance(first, tuple)
+        and first
+        and isinstance(first[0], str)
+        and len(entry) == 2
+        and all(isinstance(name, str) for name in first)
     ):  # legacy form: ((name1, name2), (field1, field2))
         pairs = list(zip(*entry))
     elif isinstance(first, (tuple, list)):  # several (name, field) pairs reading the same value

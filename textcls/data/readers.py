@@ -166,8 +166,8 @@ def read_table(
     _fit_rows(table, raw_rows, width, merge_column, extra_fields, merge_sep, bad_rows)
     if not table.rows:
         raise DataError("no usable rows left after skipping bad rows", path)
-    for what, count in table.notes.items() if report else ():
-        log.warning("%s: %s: %d", path, what, count)
+    if report and table.notes:
+        log.warning("%s: %s", path, "; ".join(f"{what}: {count:,}" for what, count in table.notes.items()))
     return table
 
 

@@ -124,7 +124,7 @@ def fill_vectors(vocab, lookup, dim: int, unk_init=None, lower_fallback: bool = 
     coverage = Coverage(types_found, types_total, tokens_found, tokens_total, fallback, dim)
     if types_total and types_found == 0:
         log.warning(
-            "the vectors cover 0%% of the vocabulary: check lower-casing (GloVe is lower-case: use --lower or "
+            "the vectors cover 0% of the vocabulary: check lower-casing (GloVe is lower-case: use --lower or "
             "lower=True), the language, and that this is the right vectors file"
         )
     return coverage

@@ -15,6 +15,8 @@ import csv
 import gzip
 import io
 import logging
+import pickle
+import struct
 import zipfile
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -42,6 +44,13 @@ def split_archive_path(path: str | Path) -> tuple[Path, str | None]:
 def detect_vectors_format(path: str | Path) -> str:
     """Return ``"text"``, ``"word2vec-binary"``, ``"fasttext-bin"`` or ``"gensim"`` from the file name/bytes."""
     file, member = split_archive_path(path)
+    if member is None and file.suffix.lower() == ".zip" and file.is_file():
+        with zipfile.ZipFile(file) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+        if len(names) == 1:
+            member = names[0]
+            if member.lower().endswith((".bin", *GENSIM_SUFFIXES)):
+                raise DataError("binary vectors inside a zip are not supported; unzip the file first", file)
     name = (member or file.name).lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -125,6 +134,7 @@ def _read_with_pandas(file: Path, member: str | None) -> tuple[list[str], np.nda
     first_end = data.find(b"\n")
     first_line = data[: first_end if first_end >= 0 else len(data)].decode("utf-8", "replace")
     skip = 1 if _is_header(first_line) else 0
+    header_dim = int(first_line.split()[1]) if skip else None
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -147,9 +157,38 @@ def _read_with_pandas(file: Path, member: str | None) -> tuple[list[str], np.nda
     numbers = frame.iloc[:, 1:]
     if any(dtype.kind != "f" and dtype.kind != "i" for dtype in numbers.dtypes):
         raise _NeedsCarefulParse
+    if header_dim is not None and numbers.shape[1] != header_dim:
+        raise _NeedsCarefulParse  # the careful parser names the first line that disagrees with the header
     words = frame.iloc[:, 0].astype(str).tolist()
-    matrix = numbers.to_numpy(dtype=np.float32)
+    matrix = numbers.to_numpy(dtype=np.float32, copy=True)
+    _check_finite(words, matrix, file, first_line=1 + skip)
     return _drop_duplicates(words, matrix)
+
+
+def _check_finite(words: list[str], matrix: np.ndarray, file: Path, first_line: int | None = None) -> None:
+    finite = np.isfinite(matrix).all(axis=1)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        line = None if first_line is None else first_line + row
+        raise DataError(f"the vector of {words[row][:40]!r} holds nan or inf", file, line)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _trailing_numbers(parts: list[str]) -> int:
+    """How many fields at the end of a split line parse as numbers (the first field is always the word)."""
+    count = 0
+    for part in reversed(parts[1:]):
+        if not _is_float(part):
+            break
+        count += 1
+    return count
 
 
 def _drop_duplicates(words: list[str], matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -188,12 +227,17 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
                 bad_utf8 += 1
             parts = line.rstrip().split(" ")
             if dim is None:
-                dim = len(parts) - 1
+                dim = _trailing_numbers(parts)
                 if dim < 1:
-                    raise DataError("line has a word but no numbers; is this a vectors file?", file, number)
-            if len(parts) - 1 < dim:
+                    raise DataError(
+                        "line has no numbers (a header line must be 'COUNT DIM'); is this a vectors file?", file, number
+                    )
+            numbers = len(parts) - 1
+            if numbers > dim and _is_float(parts[-dim - 1]):
+                numbers = _trailing_numbers(parts)  # more numbers than the others (a word never ends a line)
+            if numbers != dim and (numbers < dim or _is_float(parts[-dim - 1])):
                 raise DataError(
-                    f"line has {len(parts) - 1} numbers, expected {dim} (mixed dimensions or a truncated file)",
+                    f"line has {numbers} numbers, expected {dim} (mixed dimensions or a truncated file)",
                     file,
                     number,
                 )
@@ -215,6 +259,7 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
     if bad_utf8:
         log.warning("%s: %d lines had bytes that are not UTF-8 (replaced by U+FFFD)", file, bad_utf8)
     matrix = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+    _check_finite(words, matrix, file)
     return words, matrix
 
 
@@ -243,8 +288,9 @@ def read_gensim_vectors(path, kind: str, restrict_to=None, max_vectors=None):
             )
         else:
             keyed = KeyedVectors.load(str(file))
-    except (ValueError, EOFError, OSError, UnicodeDecodeError, AttributeError) as exc:
-        raise DataError(f"cannot read as {kind} vectors: {exc}", file) from None
+    except (ValueError, EOFError, OSError, UnicodeDecodeError, AttributeError, AssertionError, struct.error,
+            pickle.UnpicklingError) as exc:  # fmt: skip
+        raise DataError(f"cannot read as {kind} vectors ({type(exc).__name__}: {exc})", file) from None
     words = list(keyed.index_to_key)
     matrix = np.asarray(keyed.vectors, dtype=np.float32)
     if max_vectors is not None:

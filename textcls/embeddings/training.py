@@ -57,15 +57,15 @@ def train_vectors(
     options = dict(
         vector_size=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, workers=workers, sg=int(sg)
     )
-    if method == "word2vec":
-        model = Word2Vec(sentences=sentences, **options)
-        subwords = None
-    else:
-        model = FastText(sentences=sentences, bucket=bucket, **options)
+    model = Word2Vec(**options) if method == "word2vec" else FastText(bucket=bucket, **options)
+    model.build_vocab(sentences)
+    if not model.wv.key_to_index:
+        raise TextclsError(f"no word occurs {min_count} times or more; lower min_count")
+    model.train(sentences, total_examples=len(sentences), epochs=epochs)
+    subwords = None
+    if method == "fasttext":
         subwords = SubwordTable(model.wv.vectors_ngrams, model.wv.min_n, model.wv.max_n)
     words = list(model.wv.index_to_key)
-    if not words:
-        raise TextclsError(f"no word occurs {min_count} times or more; lower min_count")
     matrix = np.asarray(model.wv.vectors, dtype=np.float32)
     log.info("trained %s vectors: %d words × %d on %d texts", method, len(words), dim, len(sentences))
     return Vectors.from_arrays(words, matrix, subwords, source=f"{method} trained on {len(sentences)} texts")

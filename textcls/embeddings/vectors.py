@@ -121,7 +121,7 @@ def _download(url: str, member: str | None, directory: Path, file_name: str) -> 
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / Path(url).name
     tmp = target.with_name(target.name + ".part")
-    log.info("downloading %s to %s", url, target)
+    log.info("trying the official download: %s", url)
     with urllib.request.urlopen(url, timeout=15) as response, open(tmp, "wb") as out:
         shutil.copyfileobj(response, out, length=1 << 20)
     os.replace(tmp, target)

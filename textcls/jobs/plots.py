@@ -1,0 +1,56 @@
+"""The PNGs a run keeps: learning curves and the confusion matrix (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_learning_curves(history: list[dict], path: str | Path, monitor: str = "accuracy") -> Path:
+    """Loss and ``monitor`` per epoch, train and validation, side by side."""
+    plt = _pyplot()
+    epochs = [row["epoch"] for row in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for split, style in (("train", "-o"), ("valid", "-s")):
+        rows = [row.get(split) or {} for row in history]
+        if any("loss" in r for r in rows):
+            left.plot(epochs, [r.get("loss") for r in rows], style, label=split)
+        if any(monitor in r for r in rows):
+            right.plot(epochs, [r.get(monitor) for r in rows], style, label=split)
+    left.set(title="loss", xlabel="epoch")
+    right.set(title=monitor, xlabel="epoch")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
+
+
+def plot_confusion(matrix: list[list[int]], labels: list, path: str | Path, title: str = "confusion matrix") -> Path:
+    """Counts with true labels as rows, predicted as columns; each cell shows its count."""
+    plt = _pyplot()
+    size = max(4.0, 0.6 * len(labels) + 2)
+    figure, axis = plt.subplots(figsize=(size, size))
+    image = axis.imshow(matrix, cmap="Blues")
+    axis.set_xticks(range(len(labels)), [str(label) for label in labels], rotation=45, ha="right")
+    axis.set_yticks(range(len(labels)), [str(label) for label in labels])
+    axis.set(xlabel="predicted", ylabel="true", title=title)
+    peak = max((max(row) for row in matrix), default=0)
+    for i, row in enumerate(matrix):
+        for j, count in enumerate(row):
+            axis.text(j, i, str(count), ha="center", va="center", color="white" if count > peak / 2 else "black")
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)

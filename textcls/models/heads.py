@@ -1,0 +1,101 @@
+"""The output side of a classifier, chosen from the labels: how many logits, which loss, how to predict.
+
+- ``binary``: one logit, ``BCEWithLogitsLoss``; probability of the second label is ``sigmoid(logit)``.
+- ``multiclass``: one logit per class, ``CrossEntropyLoss``; ``softmax`` probabilities.
+- ``multilabel``: one logit per label, ``BCEWithLogitsLoss`` per label; labels whose probability ≥ ``threshold``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from textcls.errors import TextclsError
+
+KINDS = ("binary", "multiclass", "multilabel")
+
+
+@dataclass
+class Task:
+    """What is predicted: the kind of head and the label names (index order).
+
+    Args:
+        kind: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
+        labels: label names; their order is the class index order.
+        threshold: decision threshold for multi-label probabilities.
+    """
+
+    kind: str
+    labels: list
+    threshold: float = 0.5
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise TextclsError(f"unknown task kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        if len(self.labels) < 2 and self.kind != "multilabel":
+            raise TextclsError(
+                f"the training data has only one class ({self.labels[0] if self.labels else 'none'}); "
+                "a classifier needs at least two"
+            )
+
+    @classmethod
+    def from_labels(cls, labels: list, multilabel: bool = False, threshold: float = 0.5) -> Task:
+        """``binary`` for two labels, ``multiclass`` for more, ``multilabel`` when asked."""
+        if multilabel:
+            return cls("multilabel", list(labels), threshold)
+        return cls("binary" if len(labels) == 2 else "multiclass", list(labels), threshold)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_outputs(self) -> int:
+        """Logits the model must produce."""
+        return 1 if self.kind == "binary" else self.num_classes
+
+    def loss_fn(self, class_weights: torch.Tensor | None = None) -> nn.Module:
+        """The loss for this head."""
+        if self.kind == "multiclass":
+            return nn.CrossEntropyLoss(weight=class_weights)
+        return _BCE()
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per-class probabilities ``[batch, num_classes]`` (binary: ``[1 - p, p]``)."""
+        logits = logits.float()
+        if self.kind == "multiclass":
+            return logits.softmax(dim=-1)
+        if self.kind == "binary":
+            p = torch.sigmoid(logits.reshape(-1))
+            return torch.stack([1 - p, p], dim=-1)
+        return torch.sigmoid(logits)
+
+    def predict(self, logits: torch.Tensor) -> torch.Tensor:
+        """Class indices ``[batch]``, or a 0/1 matrix ``[batch, labels]`` for multi-label."""
+        if self.kind == "multilabel":
+            return (torch.sigmoid(logits.float()) >= self.threshold).long()
+        if self.kind == "binary":
+            return (logits.reshape(-1) >= 0).long()
+        return logits.argmax(dim=-1)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "labels": self.labels, "threshold": self.threshold}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Task:
+        return cls(data["kind"], list(data["labels"]), float(data.get("threshold", 0.5)))
+
+
+class _BCE(nn.Module):
+    """``BCEWithLogitsLoss`` that accepts class-index targets for the binary head."""
+
+    def __init__(self):
+        super().__init__()
+        self.loss = nn.BCEWithLogitsLoss()
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if logits.dim() == 2 and logits.shape[1] == 1:
+            logits = logits[:, 0]
+        return self.loss(logits.float(), target.to(torch.float32))

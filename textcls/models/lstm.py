@@ -1,0 +1,140 @@
+"""The LSTM family of text classifiers (the book's LSTMClassifier and its multi-layer and bidirectional kin).
+
+Embedding → LSTM (packed sequences, so padding never enters the recurrence) → pooling over time → dropout →
+Linear. Pooling ``last`` takes the final hidden state of the top layer (both directions' for ``bilstm``:
+``hidden[-2]`` ‖ ``hidden[-1]``); ``max`` and ``mean`` pool the top layer's outputs over the real tokens.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from textcls.embeddings.layer import TextEmbedding
+from textcls.errors import TextclsError
+from textcls.models.registry import register_model
+
+POOLINGS = ("last", "max", "mean")
+
+
+class LSTMClassifier(nn.Module):
+    """LSTM text classifier.
+
+    Args:
+        vocab_size: number of token ids.
+        num_outputs: logits to produce (from the task's head).
+        embedding_dim: vector size (ignored when ``vectors`` is given).
+        hidden_size: LSTM units per direction.
+        num_layers: stacked LSTM layers.
+        bidirectional: read the text both ways.
+        dropout: dropout before the output layer, and between LSTM layers when ``num_layers > 1``.
+        embedding_dropout: dropout on the embedded tokens.
+        pooling: ``"last"``, ``"max"`` or ``"mean"``.
+        packed: use ``pack_padded_sequence`` (``False`` runs the LSTM over the padding too; for comparison).
+        vectors: initial embedding weights ``[vocab_size, dim]``.
+        padding_idx: id of ``<pad>``.
+        freeze_embeddings: keep the vectors fixed.
+        freeze_epochs: keep the vectors fixed for the first N epochs.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_outputs: int,
+        embedding_dim: int = 100,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.3,
+        embedding_dropout: float = 0.0,
+        pooling: str = "last",
+        packed: bool = True,
+        vectors: torch.Tensor | None = None,
+        padding_idx: int | None = None,
+        freeze_embeddings: bool = False,
+        freeze_epochs: int = 0,
+    ):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise TextclsError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+        self.embedding = TextEmbedding(
+            vocab_size,
+            embedding_dim,
+            vectors=vectors,
+            padding_idx=padding_idx,
+            freeze=freeze_embeddings,
+            freeze_epochs=freeze_epochs,
+            dropout=embedding_dropout,
+        )
+        self.lstm = nn.LSTM(
+            self.embedding.dim,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.pooling = pooling
+        self.packed = packed
+        self.directions = 2 if bidirectional else 1
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden_size * self.directions, num_outputs)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Args: tokens ``[batch, time]`` ids; lengths ``[batch]`` real lengths. Returns logits."""
+        embedded = self.embedding(tokens)
+        if self.packed:
+            packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            packed_out, (hidden, _) = self.lstm(packed)
+            if self.pooling == "last":
+                features = self._last_hidden(hidden)
+            else:
+                outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=tokens.shape[1])
+                features = self._pool(outputs, lengths)
+        else:
+            outputs, (hidden, _) = self.lstm(embedded)
+            features = self._last_output(outputs, lengths) if self.pooling == "last" else self._pool(outputs, lengths)
+        return self.output(self.dropout(features))
+
+    def _last_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+        if self.directions == 2:
+            return torch.cat([hidden[-2], hidden[-1]], dim=-1)
+        return hidden[-1]
+
+    def _last_output(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Padded mode: forward state at the last real token; backward state at the first token."""
+        index = (lengths.to(outputs.device) - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, outputs.shape[2])
+        last = outputs.gather(1, index).squeeze(1)
+        if self.directions == 1:
+            return last
+        half = outputs.shape[2] // 2
+        return torch.cat([last[:, :half], outputs[:, 0, half:]], dim=-1)
+
+    def _pool(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        steps = torch.arange(outputs.shape[1], device=outputs.device)
+        mask = (steps.unsqueeze(0) < lengths.to(outputs.device).unsqueeze(1)).unsqueeze(-1)
+        if self.pooling == "max":
+            return outputs.masked_fill(~mask, torch.finfo(outputs.dtype).min).max(dim=1).values
+        return (outputs * mask).sum(dim=1) / lengths.to(outputs.device).clamp(min=1).unsqueeze(1).to(outputs.dtype)
+
+
+@register_model("lstm")
+def lstm(vocab_size: int, num_outputs: int, **options) -> LSTMClassifier:
+    """Single-layer LSTM, last hidden state → dropout → Linear (the book's LSTMClassifier)."""
+    options.setdefault("num_layers", 1)
+    return LSTMClassifier(vocab_size, num_outputs, bidirectional=False, **options)
+
+
+@register_model("multilstm")
+def multilstm(vocab_size: int, num_outputs: int, **options) -> LSTMClassifier:
+    """Stacked LSTM (num_layers, default 2) with inter-layer dropout; the top layer's hidden state."""
+    options.setdefault("num_layers", 2)
+    return LSTMClassifier(vocab_size, num_outputs, bidirectional=False, **options)
+
+
+@register_model("bilstm")
+def bilstm(vocab_size: int, num_outputs: int, **options) -> LSTMClassifier:
+    """Bidirectional LSTM; last forward and backward states concatenated (hidden[-2] ‖ hidden[-1])."""
+    options.setdefault("num_layers", 1)
+    return LSTMClassifier(vocab_size, num_outputs, bidirectional=True, **options)

@@ -1,0 +1,368 @@
+"""One trainer for every model in textcls (text classifiers and image CNNs).
+
+The model owns the maths (``forward``); the trainer owns the engineering: device, mixed precision, gradient
+accumulation and clipping, optimizer and schedule, metrics, early stopping, best/last checkpoints, exact
+resume, TensorBoard and progress bars. It keeps no global state, and only rank 0 logs and writes files, so
+DDP adds only process-group setup and sharded batches (see :mod:`textcls.training.distributed`).
+
+Batches are iterables of :class:`~textcls.training.step.Step` with an optional ``set_epoch(epoch)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from textcls.errors import TextclsError
+from textcls.training.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from textcls.training.metrics import MetricTracker
+from textcls.training.optim import build_optimizer, build_scheduler
+from textcls.training.reporting import Reporter
+
+log = logging.getLogger("textcls")
+
+
+@dataclass
+class TrainerConfig:
+    """Training settings (every field is a CLI flag / YAML key of the same name).
+
+    Args:
+        epochs: passes over the training data.
+        lr: learning rate.
+        optimizer: ``adam``, ``adamw``, ``sgd`` or ``adagrad``.
+        weight_decay: L2 penalty.
+        momentum: SGD momentum.
+        scheduler: ``none``, ``step``, ``cosine``, ``plateau`` or ``linear``.
+        step_size: StepLR period in epochs.
+        gamma: StepLR / plateau factor.
+        clip_grad_norm: clip the gradient norm to this (``None``/0: no clipping).
+        accumulation_steps: add up gradients over this many batches per optimizer step.
+        amp: mixed precision on CUDA (ignored on CPU).
+        device: ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
+        monitor: validation metric for early stopping and the best checkpoint (``accuracy``, ``macro_f1``,
+            ``micro_f1``, ``loss``).
+        patience: stop after this many epochs without improvement (``None``/0: never stop early).
+        min_delta: smallest change that counts as an improvement.
+        seed: random seed.
+        progress: show a progress bar (``None``: only on a terminal).
+        restore_best: load the best weights when training ends.
+    """
+
+    epochs: int = 10
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    scheduler: str = "none"
+    step_size: int = 1
+    gamma: float = 0.5
+    clip_grad_norm: float | None = 5.0
+    accumulation_steps: int = 1
+    amp: bool = True
+    device: str = "auto"
+    monitor: str = "accuracy"
+    patience: int | None = 3
+    min_delta: float = 0.0
+    seed: int = 0
+    progress: bool | None = None
+    restore_best: bool = True
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainerConfig:
+        """Build from a dict, rejecting unknown keys with the list of valid ones."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TextclsError(f"unknown training setting(s): {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` → cuda if available, else mps, else cpu; otherwise the named device (checked)."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise TextclsError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TextclsError("device 'cuda' asked for, but no CUDA GPU is available here; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise TextclsError("device 'mps' asked for, but MPS is not available here; use --device cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class EpochResult:
+    """What one epoch measured."""
+
+    epoch: int
+    train: dict
+    valid: dict | None
+    lr: float
+    seconds: float
+    examples_per_s: float
+    tokens_per_s: float
+    best: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Trainer:
+    """Trains a model on batches of :class:`~textcls.training.step.Step`.
+
+    Args:
+        model: the ``nn.Module``; ``model(*step.inputs)`` gives logits.
+        task: the :class:`~textcls.models.Task` (loss, predictions, label names).
+        config: a :class:`TrainerConfig`.
+        run_dir: where checkpoints and TensorBoard events go (``None``: nothing is written).
+        rank, world_size: this process's place in a distributed run (rank 0 logs and writes).
+        tensorboard: write TensorBoard scalars under ``run_dir/tensorboard``.
+        class_weights: optional per-class loss weights (multi-class).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        task,
+        config: TrainerConfig | None = None,
+        run_dir: str | Path | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        tensorboard: bool = True,
+        class_weights: torch.Tensor | None = None,
+    ):
+        self.config = config or TrainerConfig()
+        self.task = task
+        self.device = pick_device(self.config.device)
+        self.model = model.to(self.device)
+        self.loss_fn = task.loss_fn(class_weights.to(self.device) if class_weights is not None else None)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.rank, self.world_size = rank, world_size
+        self.is_main = rank == 0
+        self.use_amp = bool(self.config.amp and self.device.type == "cuda")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.optimizer = build_optimizer(
+            self.model, self.config.optimizer, self.config.lr, self.config.weight_decay, self.config.momentum
+        )
+        self.scheduler = None
+        self.scheduler_every = None
+        self.history: list[dict] = []
+        self.start_epoch = 0
+        self.best_score: float | None = None
+        self.best_epoch: int | None = None
+        self.stale_epochs = 0
+        self.reporter = Reporter(
+            self.run_dir if (self.is_main and tensorboard) else None, progress=self.config.progress and self.is_main
+        )
+        self.hooks: list = []  # callables(trainer, result) run after each epoch (e.g. image previews)
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        return None if self.run_dir is None else self.run_dir / "checkpoints"
+
+    def _state(self, epoch: int) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict(),
+            "epoch": epoch,
+            "history": self.history,
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "stale_epochs": self.stale_epochs,
+            "rng": rng_state(),
+        }
+
+    def resume(self, checkpoint: str | Path) -> None:
+        """Continue from a ``last.pt`` checkpoint: model, optimizer, scheduler, epoch, history, random state."""
+        state = load_checkpoint(checkpoint, map_location=self.device)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self._pending_scheduler_state = state["scheduler"]
+        self.scaler.load_state_dict(state["scaler"])
+        self.history = list(state["history"])
+        self.start_epoch = int(state["epoch"]) + 1
+        self.best_score, self.best_epoch = state["best_score"], state["best_epoch"]
+        self.stale_epochs = int(state["stale_epochs"])
+        set_rng_state(state["rng"])
+        log.info("resumed from %s after epoch %d", checkpoint, self.start_epoch)
+
+    # --- the loop ----------------------------------------------------------------------------------
+    def fit(self, train_batches, valid_batches=None) -> list[dict]:
+        """Train for ``config.epochs`` (minus those already done when resumed); returns the history.
+
+        Raises:
+            TextclsError: when the loss becomes NaN or infinite (the last good checkpoint is kept).
+        """
+        config = self.config
+        steps_per_epoch = math.ceil(len(train_batches) / config.accumulation_steps)
+        self.scheduler, self.scheduler_every = build_scheduler(
+            self.optimizer, config.scheduler, config.epochs, steps_per_epoch, config.step_size, config.gamma,
+            mode="min" if config.monitor == "loss" else "max",
+        )  # fmt: skip
+        pending = getattr(self, "_pending_scheduler_state", None)
+        if pending is not None and self.scheduler is not None:
+            self.scheduler.load_state_dict(pending)
+        if self.start_epoch >= config.epochs:
+            log.info("nothing to do: %d of %d epochs already done", self.start_epoch, config.epochs)
+        for epoch in range(self.start_epoch, config.epochs):
+            result = self._run_epoch(epoch, train_batches, valid_batches)
+            self.history.append(result.to_dict())
+            stop = self._after_epoch(epoch, result)
+            for hook in self.hooks:
+                hook(self, result)
+            if stop:
+                if self.is_main:
+                    log.info("early stopping: no improvement in %s for %d epochs", config.monitor, config.patience)
+                break
+        if config.restore_best and self.best_epoch is not None and self.checkpoint_dir is not None:
+            best = self.checkpoint_dir / "best.pt"
+            if best.exists():
+                self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
+        self.reporter.close()
+        return self.history
+
+    def _call_epoch_hooks(self, epoch: int) -> None:
+        for module in self.model.modules():
+            hook = getattr(module, "on_epoch_start", None)
+            if callable(hook):
+                hook(epoch)
+
+    def _run_epoch(self, epoch: int, train_batches, valid_batches) -> EpochResult:
+        config = self.config
+        self._call_epoch_hooks(epoch)
+        if hasattr(train_batches, "set_epoch"):
+            train_batches.set_epoch(epoch)
+        self.model.train()
+        tracker = MetricTracker(self.task)
+        tokens = 0
+        start = time.perf_counter()
+        bar = self.reporter.progress(len(train_batches), f"epoch {epoch + 1}/{config.epochs}")
+        self.optimizer.zero_grad(set_to_none=True)
+        for index, step in enumerate(train_batches):
+            step = step.to(self.device, non_blocking=True)
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                logits = self.model(*step.inputs)
+                loss = self.loss_fn(logits, step.targets)
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                bar.close()
+                raise TextclsError(
+                    f"the training loss became {loss_value} in epoch {epoch + 1}, batch {index + 1}; stopped "
+                    "(the last good checkpoint is kept): lower --lr, or keep --clip-grad-norm on"
+                )
+            self.scaler.scale(loss / config.accumulation_steps).backward()
+            last_in_epoch = index + 1 == len(train_batches)
+            if (index + 1) % config.accumulation_steps == 0 or last_in_epoch:
+                self._optimizer_step()
+            tracker.update(loss_value, logits, step.targets)
+            tokens += step.tokens
+            bar.update(1, loss=tracker.loss, acc=tracker.accuracy)
+        bar.close()
+        seconds = time.perf_counter() - start
+        train = tracker.report()
+        valid = self.evaluate(valid_batches) if valid_batches is not None else None
+        lr = self.optimizer.param_groups[0]["lr"]
+        if self.scheduler_every == "epoch":
+            self.scheduler.step()
+        elif self.scheduler_every == "metric":
+            self.scheduler.step(self._score(valid or train))
+        return EpochResult(
+            epoch=epoch + 1,
+            train={k: v for k, v in train.items() if k in ("loss", "accuracy", "macro_f1", "micro_f1")},
+            valid=valid,
+            lr=lr,
+            seconds=seconds,
+            examples_per_s=tracker.examples / seconds if seconds > 0 else 0.0,
+            tokens_per_s=tokens / seconds if seconds > 0 else 0.0,
+        )
+
+    def _optimizer_step(self) -> None:
+        if self.config.clip_grad_norm:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(
+                [p for p in self.model.parameters() if p.grad is not None and not p.grad.is_sparse],
+                self.config.clip_grad_norm,
+            )
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scheduler_every == "batch":
+            self.scheduler.step()
+
+    def _score(self, metrics: dict) -> float:
+        monitor = self.config.monitor
+        if monitor not in metrics:
+            valid = ", ".join(k for k, v in metrics.items() if isinstance(v, float))
+            raise TextclsError(f"cannot monitor {monitor!r}; metrics are: {valid}")
+        return float(metrics[monitor])
+
+    def _after_epoch(self, epoch: int, result: EpochResult) -> bool:
+        """Best/last checkpoints, report, early stopping; returns True to stop."""
+        config = self.config
+        score = self._score(result.valid or result.train)
+        sign = -1.0 if config.monitor == "loss" else 1.0
+        improved = self.best_score is None or sign * (score - self.best_score) > config.min_delta
+        if improved:
+            self.best_score, self.best_epoch, self.stale_epochs = score, epoch + 1, 0
+            result.best = True
+            self.history[-1]["best"] = True
+        else:
+            self.stale_epochs += 1
+        if self.is_main and self.checkpoint_dir is not None:
+            state = self._state(epoch)
+            if improved:
+                save_checkpoint(self.checkpoint_dir / "best.pt", {"model": state["model"], "epoch": epoch})
+            save_checkpoint(self.checkpoint_dir / "last.pt", state)
+        if self.is_main:
+            self.reporter.epoch(result, config.epochs)
+        return bool(config.patience) and self.stale_epochs >= config.patience
+
+    @torch.no_grad()
+    def evaluate(self, batches, keep_outputs: bool = False) -> dict:
+        """Loss and metrics of the model on ``batches`` (with ``keep_outputs``, also ``probabilities`` and
+        ``indices`` in the dataset's order of the batches)."""
+        self.model.eval()
+        tracker = MetricTracker(self.task)
+        probabilities, indices = [], []
+        for step in batches:
+            step = step.to(self.device, non_blocking=True)
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                logits = self.model(*step.inputs)
+            if step.targets is not None:
+                loss = self.loss_fn(logits, step.targets)
+                tracker.update(float(loss), logits, step.targets)
+            if keep_outputs:
+                probabilities.append(self.task.probabilities(logits).cpu())
+                indices.extend(step.indices)
+        result = tracker.report() if tracker.examples else {}
+        if keep_outputs:
+            result["probabilities"] = torch.cat(probabilities) if probabilities else torch.empty(0)
+            result["indices"] = indices
+        return result
