@@ -428,3 +428,23 @@ def test_example_fromjson():
 def test_example_fromjson_nested_keys():
     example = Example.fromJSON('{"user": {"name": "Ann Lee"}, "label": "x"}', {"user.name": ("name", Field())})
     assert example.name == ["Ann", "Lee"]  # legacy fromJSON resolves dotted keys into nested objects
+
+
+@pytest.mark.parametrize("init_token", [None, "<s>"])
+@pytest.mark.parametrize("eos_token", [None, "</s>"])
+@pytest.mark.parametrize("fix_length", [None, 1, 3, 6])
+@pytest.mark.parametrize("pad_first", [False, True])
+@pytest.mark.parametrize("truncate_first", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_process_fast_path_equals_pad_then_numericalize(init_token, eos_token, fix_length, pad_first, truncate_first,
+                                                        batch_first):  # fmt: skip
+    field = Field(init_token=init_token, eos_token=eos_token, fix_length=fix_length, pad_first=pad_first,
+                  truncate_first=truncate_first, batch_first=batch_first, include_lengths=True)  # fmt: skip
+    batch = [["a", "b", "c", "d"], ["b"], ["c", "unseen", "a"]]
+    field.build_vocab([["a", "b", "c", "d", "a"]])
+    fast_tensor, fast_lengths = field.process(batch)
+    slow_tensor, slow_lengths = field.numericalize(field.pad(batch))
+    assert torch.equal(fast_tensor, slow_tensor)
+    assert torch.equal(fast_lengths, slow_lengths)
+    if fix_length is None:  # nothing cut: the unseen word is there, as <unk>
+        assert field.vocab.stoi["<unk>"] in fast_tensor.flatten().tolist()

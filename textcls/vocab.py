@@ -74,26 +74,18 @@ class Vocab:
         counter = Counter() if counter is None else counter
         self.unk_token = unk_token
         self.freqs = counter
-        counter = counter.copy()
         min_freq = max(min_freq, 1)
         specials = list(dict.fromkeys(specials))
         self.specials = specials
         self.specials_first = specials_first
 
-        self.itos: list[str] = list(specials) if specials_first else []
-        for token in specials:
-            counter.pop(token, None)
-
-        # frequency descending, then alphabetical (sort by token, then stable sort by frequency)
-        words_and_frequencies = sorted(counter.items(), key=lambda item: item[0])
-        words_and_frequencies.sort(key=lambda item: item[1], reverse=True)
-        limit = None if max_size is None else max_size + len(self.itos)
-        for word, freq in words_and_frequencies:
-            if freq < min_freq or (limit is not None and len(self.itos) == limit):
-                break
-            self.itos.append(word)
-        if not specials_first:
-            self.itos.extend(specials)
+        # frequency descending, ties alphabetical: sort by token, then a stable sort by frequency
+        skip = set(specials)
+        words = sorted(word for word, freq in counter.items() if freq >= min_freq and word not in skip)
+        words.sort(key=counter.__getitem__, reverse=True)
+        if max_size is not None:
+            del words[max_size:]
+        self.itos: list[str] = specials + words if specials_first else words + specials
         self._rebuild_stoi()
 
         self.vectors = None
@@ -103,7 +95,7 @@ class Vocab:
     def _rebuild_stoi(self) -> None:
         unk = self.unk_token
         unk_index = self.itos.index(unk) if unk is not None and unk in self.specials else None
-        self.stoi = _StoI({token: i for i, token in enumerate(self.itos)}, unk_index=unk_index)
+        self.stoi = _StoI(zip(self.itos, range(len(self.itos))), unk_index=unk_index)
 
     @property
     def unk_index(self) -> int | None:

@@ -396,21 +396,20 @@ def _header_index(header: list[str], name: str, path) -> int:
 
 
 class LengthOf:
-    """Sort key: the length of one attribute of an example (a class, not a lambda, so it pickles)."""
+    """Sort key: the summed length of some attributes of an example (a class, not a lambda, so it pickles)."""
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self, *names: str):
+        self.names = names
 
     def __call__(self, example) -> int:
-        return len(getattr(example, self.name))
+        return sum(len(getattr(example, name)) for name in self.names)
 
 
 def text_length_key(fields: dict):
-    """A sort key giving the length of the first text field in ``fields`` (``None`` if there is none)."""
-    for name, field in fields.items():
-        if _is_text(field):
-            return LengthOf(name)
-    return None
+    """A sort key giving the total length of the text fields in ``fields`` (``None`` if there are none); with
+    several text fields (title, description) all of them decide which examples share a batch."""
+    names = [name for name, field in fields.items() if _is_text(field)]
+    return LengthOf(*names) if names else None
 
 
 def default_sort_key(dataset: Dataset):

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import chain
 
+import numpy as np
 import torch
 
 from textcls.errors import TextclsError
@@ -140,7 +141,45 @@ class Field(RawField):
     # --- batch → tensor ------------------------------------------------------------------------------
     def process(self, batch, device=None):
         """Pad a list of preprocessed values and turn it into a tensor (plus lengths when asked)."""
+        if self.sequential and self.use_vocab and self.postprocessing is None and self.pad_token is not None:
+            return self._pad_and_numericalize(list(batch), device)
         return self.numericalize(self.pad(batch), device=device)
+
+    def _pad_and_numericalize(self, batch, device=None):
+        """``numericalize(pad(batch))`` in one pass: ids go straight into a numpy array pre-filled with the pad id,
+        so pad cells are never looked up and no nested Python list is converted (tests check equality)."""
+        if not hasattr(self, "vocab"):
+            raise TextclsError("the field has no vocabulary yet; call field.build_vocab(train_data) first")
+        lookup = self.vocab.stoi.__getitem__  # keeps the <unk> fallback of the vocabulary's stoi
+        head = [] if self.init_token is None else [self.init_token]
+        tail = [] if self.eos_token is None else [self.eos_token]
+        extra = len(head) + len(tail)
+        max_len = max(map(len, batch)) if self.fix_length is None else self.fix_length - extra
+        width = max(max_len, 0) + extra
+        out = np.full((len(batch), width), lookup(self.pad_token), dtype=np.int64)
+        lengths = []
+        try:
+            for row, x in zip(out, batch):
+                body = (x[-max_len:] if self.truncate_first else x[:max_len]) if max_len > 0 else []
+                ids = list(map(lookup, head + list(body) + tail)) if extra else list(map(lookup, body))
+                if ids:
+                    if self.pad_first:
+                        row[width - len(ids) :] = ids
+                    else:
+                        row[: len(ids)] = ids
+                lengths.append(len(ids))
+        except KeyError as exc:
+            raise TextclsError(
+                f"value {exc.args[0]!r} is not in the vocabulary (it never occurred when the vocabulary "
+                "was built, and this field has no unk_token)"
+            ) from None
+        var = torch.from_numpy(out).to(self.dtype)
+        var = (var if self.batch_first else var.t()).contiguous()
+        if device is not None:
+            var = var.to(device)
+        if self.include_lengths:
+            return var, torch.tensor(lengths, dtype=self.dtype, device=device)
+        return var
 
     def pad(self, minibatch):
         """Pad token lists to the longest (or ``fix_length``), adding init/eos tokens.
@@ -386,7 +425,8 @@ class Concat(ColumnGroup):
         self.sep = sep
 
     def decode(self, values: list[str]) -> str:
-        return self.sep.join(str(value).strip() for value in values if str(value).strip())
+        parts = [(value if isinstance(value, str) else str(value)).strip() for value in values]
+        return self.sep.join([part for part in parts if part])
 
 
 class OneHot(ColumnGroup):
