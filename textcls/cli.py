@@ -243,6 +243,8 @@ def cmd_predict(args) -> int:
     from textcls.jobs.predict import Predictor
 
     texts = list(args.texts or [])
+    if texts == ["-"]:
+        texts, args.file = [], "-"
     if args.file == "-" or (not texts and not args.file and not sys.stdin.isatty()):
         texts += [line.rstrip("\n") for line in sys.stdin if line.strip()]
     elif args.file:

@@ -165,9 +165,9 @@ def train_text(config: dict, run_dir: str | Path, resume: bool = False, rank: in
         multilabel = bool(data.get("multilabel"))
         task = Task.from_labels(text_data.label_field.vocab.itos, multilabel=multilabel)
         vectors = text_data.text_field.vocab.vectors
-        if rank == 0:
-            run.save_setup(config, text_data.text_field, task, text_data.choice)
-    model = build_model(config, text_data.text_field, task, vectors)
+    model = build_model(config, text_data.text_field, task, vectors)  # before writing: a bad option leaves no run
+    if rank == 0 and not resume:
+        run.save_setup(config, text_data.text_field, task, text_data.choice)
     if rank == 0:
         sizes = ", ".join(
             f"{name} {len(ds):,}" for name, ds in (("train", text_data.train), ("valid", text_data.valid),

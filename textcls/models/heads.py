@@ -34,6 +34,8 @@ class Task:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise TextclsError(f"unknown task kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        if not self.labels:
+            raise TextclsError("the training data has no labels; a classifier needs at least one")
         if len(self.labels) < 2 and self.kind != "multilabel":
             raise TextclsError(
                 f"the training data has only one class ({self.labels[0] if self.labels else 'none'}); "

@@ -7,6 +7,7 @@ the random states (Python, NumPy, torch CPU and CUDA), so a resumed run continue
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         raise TextclsError(f"checkpoint not found: {path}")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, ValueError) as exc:
-        raise TextclsError(f"cannot read checkpoint {path} (damaged or not a textcls checkpoint): {exc}") from None
+    except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TextclsError(f"cannot read checkpoint {path} (damaged or not a textcls checkpoint): {reason}") from None
 
 
 def rng_state() -> dict:

@@ -32,7 +32,7 @@ def single_label_report(targets: torch.Tensor, predictions: torch.Tensor, labels
     fn = matrix.sum(dim=1) - tp
     precision, recall, f1 = _prf(tp, fp, fn)
     support = matrix.sum(dim=1)
-    present = support > 0
+    present = (support > 0) | (matrix.sum(dim=0) > 0)  # as sklearn: classes in the data or in the predictions
     total = matrix.sum()
     return {
         "accuracy": float(tp.sum() / total) if total > 0 else 0.0,

@@ -165,9 +165,7 @@ class Trainer:
         self.is_main = rank == 0
         self.use_amp = bool(self.config.amp and self.device.type == "cuda")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
-        self.optimizer = build_optimizer(
-            self.model, self.config.optimizer, self.config.lr, self.config.weight_decay, self.config.momentum
-        )
+        self.optimizer = None  # built on first use: evaluation-only trainers never need one
         self.scheduler = None
         self.scheduler_every = None
         self.history: list[dict] = []
@@ -179,6 +177,14 @@ class Trainer:
             self.run_dir if (self.is_main and tensorboard) else None, progress=self.config.progress and self.is_main
         )
         self.hooks: list = []  # callables(trainer, result) run after each epoch (e.g. image previews)
+
+    def _ensure_optimizer(self) -> torch.optim.Optimizer:
+        if self.optimizer is None:
+            config = self.config
+            self.optimizer = build_optimizer(
+                self.model, config.optimizer, config.lr, config.weight_decay, config.momentum
+            )
+        return self.optimizer
 
     # --- checkpoints -------------------------------------------------------------------------------
     @property
@@ -203,7 +209,7 @@ class Trainer:
         """Continue from a ``last.pt`` checkpoint: model, optimizer, scheduler, epoch, history, random state."""
         state = load_checkpoint(checkpoint, map_location=self.device)
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self._ensure_optimizer().load_state_dict(state["optimizer"])
         self._pending_scheduler_state = state["scheduler"]
         self.scaler.load_state_dict(state["scaler"])
         self.history = list(state["history"])
@@ -221,6 +227,8 @@ class Trainer:
             TextclsError: when the loss becomes NaN or infinite (the last good checkpoint is kept).
         """
         config = self.config
+        self._ensure_optimizer()
+        resumed_lrs = [group["lr"] for group in self.optimizer.param_groups]
         steps_per_epoch = math.ceil(len(train_batches) / config.accumulation_steps)
         self.scheduler, self.scheduler_every = build_scheduler(
             self.optimizer, config.scheduler, config.epochs, steps_per_epoch, config.step_size, config.gamma,
@@ -229,6 +237,9 @@ class Trainer:
         pending = getattr(self, "_pending_scheduler_state", None)
         if pending is not None and self.scheduler is not None:
             self.scheduler.load_state_dict(pending)
+            # a new scheduler resets the learning rates to their start values; put the resumed ones back
+            for group, lr in zip(self.optimizer.param_groups, resumed_lrs):
+                group["lr"] = lr
         if self.start_epoch >= config.epochs:
             log.info("nothing to do: %d of %d epochs already done", self.start_epoch, config.epochs)
         for epoch in range(self.start_epoch, config.epochs):
