@@ -269,7 +269,7 @@ def _remove_tree(path: Path) -> None:
 
 def result_rows(label: str, measured: dict, is_reference: bool) -> tuple[list[list[str]], list[str], list[str]]:
     """Table rows, notes and warnings for one file."""
-    rows, notes, warnings = [], [], []
+    rows, notes, warnings, spread = [], [], [], []
     lines = measured["lines"]
     for op in OPERATIONS:
         runs, traced = measured["timed"][op], measured["traced"][op]
@@ -292,6 +292,7 @@ def result_rows(label: str, measured: dict, is_reference: bool) -> tuple[list[li
         rows.append([label, OPERATION_LABELS[op], f"{seconds:.3f}", lines_cell, f"{peak / MB:.1f}", f"{rss / MB:.1f}",
                      f"{final / MB:.2f}", f"{ratio:.2f}", target, verdict])  # fmt: skip
         words = {r["words"] for r in runs} | {traced["words"]}
+        spread.append(f"{op} " + " / ".join(f"{r['seconds']:.3f}" for r in runs))
         if op == "restricted":
             notes.append(
                 f"- {label}, restricted load: {fmt_int(traced['words'])} of the vocabulary's words found; "
@@ -308,6 +309,7 @@ def result_rows(label: str, measured: dict, is_reference: bool) -> tuple[list[li
                     f"{run['baseline_rss'] / MB:.0f} MB: the RSS delta may be understated"
                 )
                 break
+    notes.append(f"- {label}, seconds of each timed run: {'; '.join(spread)}")
     return rows, notes, warnings
 
 

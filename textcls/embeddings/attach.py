@@ -139,9 +139,9 @@ def attach_vectors(vocab, vectors, unk_init=None, cache=None, lower_fallback: bo
     from textcls.embeddings.vectors import Vectors
 
     items = vectors if isinstance(vectors, (list, tuple)) else [vectors]
-    wanted = [token for token in vocab.itos if isinstance(token, str)]
+    wanted = {token for token in vocab.itos if isinstance(token, str)}  # a set: copying it later costs less
     if lower_fallback:
-        wanted += [token.lower() for token in wanted]
+        wanted |= {token.lower() for token in wanted}
     loaded = [
         item if isinstance(item, Vectors) else Vectors(item, cache=cache, restrict_to=wanted, vectors_dir=vectors_dir)
         for item in items

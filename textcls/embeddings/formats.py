@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import logging
 import pickle
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -118,7 +117,7 @@ def read_text_vectors(
             return _read_with_pandas(file, member)
         except _NeedsCarefulParse:
             pass
-    wanted = None if restrict_to is None else set(restrict_to)
+    wanted = None if restrict_to is None else set(restrict_to)  # a copy: _read_lines consumes it
     return _read_lines(file, member, wanted, max_vectors)
 
 
@@ -126,42 +125,56 @@ class _NeedsCarefulParse(Exception):
     pass
 
 
+_PANDAS_CHUNK_ROWS = 50_000
+
+
 def _read_with_pandas(file: Path, member: str | None) -> tuple[list[str], np.ndarray]:
+    """pandas' C reader on the decompressing stream, ``_PANDAS_CHUNK_ROWS`` rows at a time, into one float32
+    matrix grown in place: neither the whole decompressed text nor a float64 copy of the matrix is ever held."""
     import pandas as pd
 
+    words: list[str] = []
+    matrix = None
     with open_binary(file, member) as handle:
-        data = handle.read()
-    first_end = data.find(b"\n")
-    first_line = data[: first_end if first_end >= 0 else len(data)].decode("utf-8", "replace")
-    skip = 1 if _is_header(first_line) else 0
-    header_dim = int(first_line.split()[1]) if skip else None
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            sep=" ",
-            header=None,
-            skiprows=skip,
-            quoting=csv.QUOTE_NONE,
-            na_filter=False,
-            engine="c",
-            encoding="utf-8",
-            encoding_errors="replace",
-            dtype={0: str},
-            low_memory=False,
-        )
-    except (pd.errors.ParserError, ValueError, pd.errors.EmptyDataError):
-        raise _NeedsCarefulParse from None
-    del data
-    if frame.shape[1] < 2 or frame.iloc[:, -1].isna().any():
+        head = handle.peek(1 << 16)[: 1 << 16]
+        first_end = head.find(b"\n")
+        first_line = head[: first_end if first_end >= 0 else len(head)].decode("utf-8", "replace")
+        skip = 1 if _is_header(first_line) else 0
+        header_dim = int(first_line.split()[1]) if skip else None
+        try:
+            reader = pd.read_csv(
+                handle,
+                sep=" ",
+                header=None,
+                skiprows=skip,
+                quoting=csv.QUOTE_NONE,
+                na_filter=False,
+                engine="c",
+                encoding="utf-8",
+                encoding_errors="replace",
+                dtype={0: str},
+                chunksize=_PANDAS_CHUNK_ROWS,
+            )
+            with reader:
+                for frame in reader:
+                    if frame.shape[1] < 2 or frame.iloc[:, -1].isna().any():
+                        raise _NeedsCarefulParse
+                    numbers = frame.iloc[:, 1:]
+                    if any(dtype.kind != "f" and dtype.kind != "i" for dtype in numbers.dtypes):
+                        raise _NeedsCarefulParse
+                    if header_dim is not None and numbers.shape[1] != header_dim:
+                        raise _NeedsCarefulParse  # the careful parser names the first line that disagrees
+                    start = len(words)
+                    if matrix is None:
+                        matrix = np.empty((0, numbers.shape[1]), dtype=np.float32)
+                    matrix.resize((start + len(frame), matrix.shape[1]), refcheck=False)  # realloc in place
+                    matrix[start:] = numbers.to_numpy(dtype=np.float32)
+                    words += frame.iloc[:, 0].astype(str).tolist()
+                    _check_finite(words[start:], matrix[start:], file, first_line=1 + skip + start)
+        except (pd.errors.ParserError, ValueError, pd.errors.EmptyDataError):
+            raise _NeedsCarefulParse from None
+    if matrix is None:
         raise _NeedsCarefulParse
-    numbers = frame.iloc[:, 1:]
-    if any(dtype.kind != "f" and dtype.kind != "i" for dtype in numbers.dtypes):
-        raise _NeedsCarefulParse
-    if header_dim is not None and numbers.shape[1] != header_dim:
-        raise _NeedsCarefulParse  # the careful parser names the first line that disagrees with the header
-    words = frame.iloc[:, 0].astype(str).tolist()
-    matrix = numbers.to_numpy(dtype=np.float32, copy=True)
-    _check_finite(words, matrix, file, first_line=1 + skip)
     return _drop_duplicates(words, matrix)
 
 
@@ -204,20 +217,39 @@ def _drop_duplicates(words: list[str], matrix: np.ndarray) -> tuple[list[str], n
     return [words[i] for i in keep], matrix[keep]
 
 
+_CHUNK_BYTES = 1 << 16
+
+
+def _iter_lines(handle) -> Iterator[bytes]:
+    """The lines of ``handle`` without their newline, read 64 KiB at a time (no per-line call into gzip.py)."""
+    rest = b""
+    while chunk := handle.read(_CHUNK_BYTES):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
 def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None) -> tuple[list[str], np.ndarray]:
     """Careful line-by-line parse: tokens with spaces, exact error lines; with ``wanted`` only those words'
-    numbers are parsed (the rest of each line is skipped unread)."""
-    wanted_bytes = None if wanted is None else {word.encode("utf-8") for word in wanted}
+    numbers are parsed (the rest of each line is skipped unread).
+
+    ``wanted`` is consumed: a word leaves it when found (so its first vector wins without a second set, and reading
+    stops once every wanted word is found). Rows go straight into one float32 matrix, preallocated for
+    ``len(wanted)`` words (else grown by half in place) and shrunk in place at the end.
+    """
     words: list[str] = []
-    rows: list[np.ndarray] = []
-    seen: set[str] = set()
+    seen: set[str] | None = set() if wanted is None else None
+    matrix = None
     dim = None
     bad_utf8 = 0
     with open_binary(file, member) as handle:
-        for number, raw in enumerate(handle, start=1):
-            if wanted_bytes is not None and dim is not None and raw.split(b" ", 1)[0] not in wanted_bytes:
+        for number, raw in enumerate(_iter_lines(handle), start=1):
+            key = raw.split(b" ", 1)[0] if wanted is not None and dim is not None else None
+            if key is not None and key.decode("utf-8", errors="replace") not in wanted:
                 continue  # fast skip: not a wanted word (a token containing spaces is never wanted)
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            line = raw.decode("utf-8", errors="replace").rstrip("\r")
             if number == 1 and _is_header(line):
                 dim = int(line.split()[1])
                 continue
@@ -243,22 +275,35 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
                 )
             # a token may contain spaces (GloVe 840B): the last `dim` fields are the numbers
             word = " ".join(parts[: len(parts) - dim])
-            if (wanted is not None and word not in wanted) or word in seen:
+            if (wanted is not None and word not in wanted) or (seen is not None and word in seen):
                 continue
+            if matrix is None:
+                capacity = len(wanted) if wanted is not None else 1 << 16
+                if max_vectors is not None:
+                    capacity = min(capacity, max_vectors)
+                matrix = np.empty((max(capacity, 1), dim), dtype=np.float32)
+            elif len(words) == matrix.shape[0]:
+                matrix.resize((len(words) + len(words) // 2 + 1, dim), refcheck=False)
             try:
-                row = np.array(parts[len(parts) - dim :], dtype=np.float32)
+                matrix[len(words)] = parts[len(parts) - dim :]
             except ValueError:
                 raise DataError(f"non-numeric value in the vector of {word[:40]!r}", file, number) from None
-            seen.add(word)
             words.append(word)
-            rows.append(row)
+            if wanted is not None:
+                wanted.discard(word)
+                if not wanted:
+                    break  # every wanted word was found
+            else:
+                seen.add(word)
             if max_vectors is not None and len(words) >= max_vectors:
                 break
     if dim is None:
         raise DataError("vectors file has no vectors", file)
     if bad_utf8:
         log.warning("%s: %d lines had bytes that are not UTF-8 (replaced by U+FFFD)", file, bad_utf8)
-    matrix = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+    if matrix is None:
+        return words, np.zeros((0, dim), dtype=np.float32)
+    matrix.resize((len(words), dim), refcheck=False)  # shrink in place (realloc), no copy
     _check_finite(words, matrix, file)
     return words, matrix
 
