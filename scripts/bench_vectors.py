@@ -156,7 +156,8 @@ def child_load(spec: dict) -> dict:
     from textcls.embeddings.vectors import Vectors
 
     op = spec["op_name"]
-    restrict = json.loads(Path(spec["restrict"]).read_text(encoding="utf-8")) if op == "restricted" else None
+    # a set, as attach_vectors passes it
+    restrict = set(json.loads(Path(spec["restrict"]).read_text(encoding="utf-8"))) if op == "restricted" else None
     cache = spec["cache"] if op != "restricted" else False
     before = _cache_state(spec["cache"])
     if op == "first" and before:
