@@ -19,6 +19,7 @@ from textcls.data.dataset import TabularDataset
 from textcls.data.fields import Field
 from textcls.data.readers import read_table
 from textcls.errors import DataError
+from textcls.numbers import is_number
 
 TEXT_NAMES = ("text", "content", "title", "description", "body", "sentence", "review", "document", "message", "post")
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "topic", "sentiment", "y", "class_index", "tag")
@@ -49,18 +50,10 @@ class ColumnChoice:
         return f"text: {' + '.join(self.text_columns)}; label: {label}"
 
 
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
-
-
 def looks_like_header(first_row: list[str]) -> bool:
     """True when no value is a number and every value is a short name (at most 4 words, 40 characters)."""
     values = [value.strip() for value in first_row if value.strip()]
-    return bool(values) and all(not _is_number(v) and len(v) <= 40 and len(v.split()) <= 4 for v in values)
+    return bool(values) and all(not is_number(v) and len(v) <= 40 and len(v.split()) <= 4 for v in values)
 
 
 def choose_columns(

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from textcls.errors import DataError
+from textcls.numbers import is_number
 
 log = logging.getLogger("textcls")
 
@@ -186,19 +187,11 @@ def _check_finite(words: list[str], matrix: np.ndarray, file: Path, first_line: 
         raise DataError(f"the vector of {words[row][:40]!r} holds nan or inf", file, line)
 
 
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _trailing_numbers(parts: list[str]) -> int:
     """How many fields at the end of a split line parse as numbers (the first field is always the word)."""
     count = 0
     for part in reversed(parts[1:]):
-        if not _is_float(part):
+        if not is_number(part):
             break
         count += 1
     return count
@@ -265,9 +258,9 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
                         "line has no numbers (a header line must be 'COUNT DIM'); is this a vectors file?", file, number
                     )
             numbers = len(parts) - 1
-            if numbers > dim and _is_float(parts[-dim - 1]):
+            if numbers > dim and is_number(parts[-dim - 1]):
                 numbers = _trailing_numbers(parts)  # more numbers than the others (a word never ends a line)
-            if numbers != dim and (numbers < dim or _is_float(parts[-dim - 1])):
+            if numbers != dim and (numbers < dim or is_number(parts[-dim - 1])):
                 raise DataError(
                     f"line has {numbers} numbers, expected {dim} (mixed dimensions or a truncated file)",
                     file,

@@ -13,6 +13,18 @@ def _prf(tp: torch.Tensor, fp: torch.Tensor, fn: torch.Tensor):
     return precision, recall, f1
 
 
+def _per_class(labels, precision, recall, f1, support) -> dict:
+    return {
+        str(label): {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate(labels)
+    }
+
+
 def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> torch.Tensor:
     """``[true, predicted]`` counts."""
     index = targets.long() * num_classes + predictions.long()
@@ -37,15 +49,7 @@ def single_label_report(targets: torch.Tensor, predictions: torch.Tensor, labels
     return {
         "accuracy": float(tp.sum() / total) if total > 0 else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "per_class": {
-            str(label): {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, label in enumerate(labels)
-        },
+        "per_class": _per_class(labels, precision, recall, f1, support),
         "confusion": matrix.long().tolist(),
     }
 
@@ -67,15 +71,7 @@ def multilabel_report(targets: torch.Tensor, predictions: torch.Tensor, labels: 
         "accuracy": float((targets == predictions).all(dim=1).double().mean()) if len(targets) else 0.0,
         "micro_f1": float(micro),
         "macro_f1": float(f1.mean()),
-        "per_class": {
-            str(label): {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, label in enumerate(labels)
-        },
+        "per_class": _per_class(labels, precision, recall, f1, support),
     }
 
 
