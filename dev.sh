@@ -3,7 +3,7 @@
 # (.venv, or $TEXTCLS_VENV) from pyproject.toml + constraints.txt, then runs.
 #
 #   ./dev.sh main [ARGS...]    the main job on the real default dataset (../shared/data), or textcls ARGS
-#   ./dev.sh test [ARGS...]    the whole test suite (pytest ARGS), then ruff
+#   ./dev.sh test [ARGS...]    ruff, then the whole test suite (pytest ARGS)
 #   ./dev.sh bench NAME [ARGS] scripts/bench_NAME.py
 #   ./dev.sh textcls ARGS...   any textcls command inside the environment
 set -euo pipefail
@@ -48,8 +48,8 @@ case "$command" in
     main) ensure_venv; main_job "$@" ;;
     test)
         ensure_venv
-        "$VENV/bin/python" -m pytest "$@"
         "$VENV/bin/ruff" check textcls tests scripts
+        "$VENV/bin/python" -m pytest "$@"
         ;;
     bench)
         ensure_venv
