@@ -129,9 +129,11 @@ class Vocab:
         itos = self.itos
         return [itos[i] for i in indices]
 
-    def extend(self, other: Vocab, sort: bool = False) -> None:
-        """Append the tokens of ``other`` that this vocabulary lacks (legacy ``Vocab.extend``)."""
-        words = sorted(other.itos) if sort else other.itos
+    def extend(self, other, sort: bool = False) -> None:
+        """Append the tokens of ``other`` (a Vocab, Vectors, or any list of tokens) that this vocabulary lacks
+        (legacy ``Vocab.extend``)."""
+        words = getattr(other, "itos", other)
+        words = sorted(words) if sort else words
         for word in words:
             if word not in self:
                 self.itos.append(word)

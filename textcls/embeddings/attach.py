@@ -106,9 +106,9 @@ def fill_vectors(vocab, lookup, dim: int, unk_init=None, lower_fallback: bool = 
         if vector is not None:
             matrix[index] = vector
             found[index] = True
-        if token in specials:
-            continue
         count = vocab.freqs.get(token, 0)
+        if token in specials or (count == 0 and vocab.freqs):  # specials, and words added from the vectors
+            continue
         types_total += 1
         tokens_total += count
         if vector is not None:

@@ -127,6 +127,13 @@ def attach_embeddings(config: dict, text_data: TextData):
         )  # fmt: skip
         coverage = fill_vectors(vocab, trained.lookup, trained.dim, data.get("unk_init"))
     else:
+        if data.get("vectors_vocab"):
+            # every word of the vectors joins the vocabulary: words that only occur at test time keep their
+            # pretrained meaning instead of becoming <unk> (no test data is looked at)
+            from textcls.embeddings import Vectors
+
+            source = Vectors(source, vectors_dir=data.get("vectors_dir"))
+            vocab.extend(source)
         coverage = attach_vectors(
             vocab, source, unk_init=data.get("unk_init"), lower_fallback=bool(data.get("lower_fallback")),
             vectors_dir=data.get("vectors_dir"),
