@@ -17,8 +17,9 @@ class TextEmbedding(nn.Module):
         vectors: initial weights ``[vocab, dim]`` (e.g. ``vocab.vectors``); ``None``: random N(0, 1).
         padding_idx: the ``<pad>`` id: its row stays zero and gets no gradient.
         freeze: keep the vectors fixed for the whole training.
-        freeze_epochs: keep them fixed for the first N epochs, then fine-tune (needs the trainer to call
-            :meth:`on_epoch_start`; build the optimizer over all parameters, frozen ones included).
+        freeze_epochs: keep pretrained ``vectors`` fixed for the first N epochs, then fine-tune (ignored for
+            random vectors; needs the trainer to call :meth:`on_epoch_start`; build the optimizer over all
+            parameters, frozen ones included).
         dropout: dropout applied to the embedded tokens.
         sparse: sparse gradients (for sparse-aware optimizers).
     """
@@ -48,7 +49,7 @@ class TextEmbedding(nn.Module):
                 self.embedding.weight[padding_idx].zero_()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.always_frozen = freeze
-        self.freeze_epochs = freeze_epochs
+        self.freeze_epochs = freeze_epochs if vectors is not None else 0
         self.set_frozen(freeze or freeze_epochs > 0)
 
     @classmethod

@@ -1,0 +1,47 @@
+"""The train job's vocabulary options: ``data.vectors_vocab`` adds every word of the vectors to the vocabulary."""
+
+import csv
+
+import torch
+
+from textcls import config as cfg
+from textcls.jobs.train import TextData, attach_embeddings
+
+
+def _write_data(path):
+    rows = [("good movie great fun", "pos"), ("bad movie awful plot", "neg")] * 5
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+
+
+def _setup(tmp_path, vectors_vocab: bool):
+    _write_data(tmp_path / "train.csv")
+    (tmp_path / "vectors.txt").write_text("good 1 0\nbad 0 1\nexcellent 0.9 0.1\nterrible 0.1 0.9\n", encoding="utf-8")
+    config = cfg.resolve(
+        "bilstm",
+        None,
+        [{"files": {"train": str(tmp_path / "train.csv")},
+          "data": {"vectors": str(tmp_path / "vectors.txt"), "vectors_vocab": vectors_vocab, "valid_split": 0}}],
+    )  # fmt: skip
+    data = TextData(config)
+    data.build_vocab(config["data"])
+    coverage = attach_embeddings(config, data)
+    return data.text_field.vocab, coverage
+
+
+def test_vectors_vocab_adds_the_vectors_words_with_their_vectors(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTCLS_CACHE_DIR", str(tmp_path / "cache"))
+    vocab, coverage = _setup(tmp_path, vectors_vocab=True)
+    assert "excellent" in vocab and "terrible" in vocab  # never in the training text
+    assert torch.allclose(vocab.vectors[vocab.stoi["excellent"]], torch.tensor([0.9, 0.1]))
+    # coverage still speaks of the training vocabulary only: 2 of its 7 words have vectors
+    assert (coverage.types_found, coverage.types_total) == (2, 7)
+
+
+def test_without_vectors_vocab_only_training_words(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTCLS_CACHE_DIR", str(tmp_path / "cache"))
+    vocab, coverage = _setup(tmp_path, vectors_vocab=False)
+    assert "excellent" not in vocab
+    assert (coverage.types_found, coverage.types_total) == (2, 7)
