@@ -311,7 +311,8 @@ def test_accumulation_steps_the_optimizer_less_often(ag, examples, steps):
 
 
 def test_freeze_epochs_keeps_embeddings_fixed_for_the_first_epoch(ag):
-    model = make_model(ag, "lstm", freeze_epochs=1)
+    pretrained = torch.randn(len(ag.text.vocab), 8, generator=torch.Generator().manual_seed(0))
+    model = make_model(ag, "lstm", freeze_epochs=1, vectors=pretrained)
     snapshots = []  # (embedding table, an LSTM weight, embedding frozen?) before training and after each epoch
 
     def snapshot(trainer=None, result=None):
@@ -327,6 +328,11 @@ def test_freeze_epochs_keeps_embeddings_fixed_for_the_first_epoch(ag):
     assert torch.equal(table_1, table_0)  # frozen during epoch 1 ...
     assert not torch.equal(lstm_1, lstm_0)  # ... while the rest of the model trained
     assert not torch.equal(table_2, table_1)  # fine-tuned in epoch 2
+
+
+def test_freeze_epochs_ignored_for_random_vectors(ag):
+    model = make_model(ag, "lstm", freeze_epochs=1)
+    assert not model.embedding.frozen  # nothing pretrained to protect: random vectors train from the start
 
 
 # --- resume ----------------------------------------------------------------------------------------------------

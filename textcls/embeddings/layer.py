@@ -50,7 +50,7 @@ class TextEmbedding(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.always_frozen = freeze
         self.freeze_epochs = freeze_epochs if vectors is not None else 0
-        self.set_frozen(freeze or freeze_epochs > 0)
+        self.set_frozen(freeze or self.freeze_epochs > 0)
 
     @classmethod
     def from_vocab(cls, vocab, dim: int | None = None, pad_token: str = "<pad>", **options) -> TextEmbedding:
