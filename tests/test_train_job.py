@@ -45,3 +45,32 @@ def test_without_vectors_vocab_only_training_words(tmp_path, monkeypatch):
     vocab, coverage = _setup(tmp_path, vectors_vocab=False)
     assert "excellent" not in vocab
     assert (coverage.types_found, coverage.types_total) == (2, 7)
+
+
+def test_multilabel_one_hot_columns_with_empty_rows_train_and_predict(tmp_path, capsys):
+    """One-hot label columns where some rows have no label at all are read as a multi-label target."""
+    import json
+    import random
+
+    from textcls.cli import main
+
+    rng = random.Random(0)
+    with open(tmp_path / "tags.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "sports", "politics"])
+        for _ in range(200):
+            sports, politics = rng.random() < 0.5, rng.random() < 0.5
+            words = (["goal", "match", "team"] if sports else ["weather"]) + (
+                ["vote", "senate"] if politics else ["today"]
+            )
+            rng.shuffle(words)
+            writer.writerow([" ".join(words), int(sports), int(politics)])
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "tags.csv"), "--multilabel", "--model", "bag", "--epochs", "8",
+                 "--device", "cpu", "--output", str(run)]) == 0  # fmt: skip
+    task = json.loads((run / "labels.json").read_text())
+    assert task["kind"] == "multilabel" and sorted(task["labels"]) == ["politics", "sports"]
+    capsys.readouterr()
+    assert main(["predict", str(run), "--json", "goal vote match senate"]) == 0
+    labels = {row["label"] for row in json.loads(capsys.readouterr().out)["labels"]}
+    assert labels == {"sports", "politics"}

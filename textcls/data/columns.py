@@ -63,6 +63,7 @@ def choose_columns(
     columns: list[str] | None = None,
     no_header: bool = False,
     format: str | None = None,
+    multilabel: bool = False,
     **read_options,
 ) -> ColumnChoice:
     """Decide the text and label columns of a csv/tsv file (see the module docstring for the rules).
@@ -74,6 +75,7 @@ def choose_columns(
         columns: names for a header-less file's columns (implies no header).
         no_header: the file has no header; columns are named ``col1, col2, ...`` unless ``columns`` is given.
         format: file format (``None``: by extension).
+        multilabel: several labels per text (one-hot rows may then have no 1 at all).
         **read_options: passed to :func:`textcls.data.readers.read_table` (``extra_fields``, ``encoding``...).
     """
     options = {**read_options, "extra_fields": "skip", "bad_rows": "skip", "report": False}
@@ -111,7 +113,7 @@ def choose_columns(
     else:
         labels = [lower[n] for n in LABEL_NAMES if n in lower][:1]
         if not labels:
-            labels = _one_hot_columns(values, exclude=ids)
+            labels = _one_hot_columns(values, exclude=ids, multilabel=multilabel)
             one_hot = bool(labels)
     if text_cols:
         texts = [check(name) for name in text_cols]
@@ -136,7 +138,7 @@ def _mean_length(column: list[str]) -> float:
     return sum(len(v) for v in column) / max(1, len(column))
 
 
-def _one_hot_columns(values: dict[str, list[str]], exclude) -> list[str]:
+def _one_hot_columns(values: dict[str, list[str]], exclude, multilabel: bool = False) -> list[str]:
     binary = [
         name
         for name, column in values.items()
@@ -145,7 +147,7 @@ def _one_hot_columns(values: dict[str, list[str]], exclude) -> list[str]:
     if len(binary) < 2:
         return []
     rows = zip(*(values[name] for name in binary))
-    if all(sum(v.strip() == "1" for v in row) >= 1 for row in rows):
+    if multilabel or all(sum(v.strip() == "1" for v in row) >= 1 for row in rows):
         return binary
     return []
 

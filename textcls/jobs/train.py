@@ -55,10 +55,9 @@ class TextData:
         options = read_options(data)
         self.choice = choice or choose_columns(
             files["train"], data.get("text_col"), data.get("label_col"), data.get("columns"),
-            bool(data.get("no_header")), data.get("format"), encoding=data.get("encoding", "utf-8"),
+            bool(data.get("no_header")), data.get("format"), multilabel=bool(data.get("multilabel")),
+            encoding=data.get("encoding", "utf-8"),
         )  # fmt: skip
-        if data.get("multilabel") and self.choice.one_hot:
-            self.choice.one_hot = True  # one-hot columns feed the MultiLabelField as a list of names
         read = lambda path: read_dataset(  # noqa: E731
             path, self.choice, self.text_field, self.label_field, format=data.get("format"), **options
         )
