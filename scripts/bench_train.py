@@ -38,7 +38,7 @@ from textcls import config as cfg
 from textcls.jobs.rundir import build_model
 from textcls.jobs.train import TextData, attach_embeddings, train_text
 from textcls.models import Task
-from textcls.training.trainer import Trainer, TrainerConfig, seed_everything
+from textcls.training.trainer import Trainer, TrainerConfig, pick_device, seed_everything
 
 AG_CLASSES = {"1": "World", "2": "Sports", "3": "Business", "4": "SciTech"}
 PACKT = "ag_news/packt_newsclassification"
@@ -68,6 +68,26 @@ def splits(data_dir: Path, tmp: Path) -> dict:
     return {"content": (content, MERGE), "title+description": (both, {})}
 
 
+def merge(base: dict, extra: dict) -> dict:
+    """``base`` updated by ``extra``, nested dicts merged."""
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merge(out.get(key, {}), value) if isinstance(value, dict) else value
+    return out
+
+
+def lstm_row(split_name: str, label: str, results: list[dict]) -> list[str]:
+    """A table row: test accuracy (mean ± std over seeds, when several), macro-F1, seconds per run, epochs."""
+    tests = [r["test"] for r in results]
+    accuracy = f"{statistics.mean(tests):.2%}"
+    notes = f"{statistics.mean(r['epochs'] for r in results):.0f} epochs"
+    if len(results) > 1:
+        accuracy += f" ± {statistics.stdev(tests):.2%}"
+        notes += f"; {len(results)} seeds: " + " / ".join(f"{t:.2%}" for t in tests)
+    seconds = statistics.mean(r["seconds"] for r in results)
+    return [split_name, label, accuracy, f"{statistics.mean(r['f1'] for r in results):.3f}", f"{seconds:.0f} s", notes]
+
+
 def textcls_run(model: str, files: dict, data: dict, run_dir: Path, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     config = cfg.resolve(
@@ -86,6 +106,12 @@ def textcls_run(model: str, files: dict, data: dict, run_dir: Path, overrides: d
         "train_seconds": sum(row["seconds"] for row in result["history"]),  # the epochs alone, as fastText's time
         "epochs": len(result["history"]),
     }
+
+
+def device_name(device: str) -> str:
+    if device != "cpu" and torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (AMP on)"
+    return "CPU"
 
 
 # --- fastText -----------------------------------------------------------------------------------------------
@@ -134,11 +160,11 @@ def tune_fasttext(files: dict, data: dict, tmp: Path, grid: list[dict], pretrain
     return best
 
 
-def tune_bag(files: dict, data: dict, tmp: Path, grid: list[dict]) -> dict:
+def tune_bag(files: dict, data: dict, tmp: Path, grid: list[dict], device: dict) -> dict:
     best = None
     for i, options in enumerate(grid):
         overrides = {
-            "training": {"lr": options["lr"], "epochs": options["epochs"], "patience": 0},
+            "training": {"lr": options["lr"], "epochs": options["epochs"], "patience": 0, **device},
             "model_options": {"ngrams": options["ngrams"]},
         }
         result = textcls_run("bag", files, data, tmp / f"bag{i}", overrides)
@@ -148,8 +174,8 @@ def tune_bag(files: dict, data: dict, tmp: Path, grid: list[dict]) -> dict:
 
 
 # --- speed --------------------------------------------------------------------------------------------------
-def speed_setup(files: dict, data: dict, order: str = "bucket", packed: bool = True):
-    config = cfg.resolve("bilstm", None, [{"files": files, "data": {**data, "vectors": data["vectors"]}}])
+def speed_setup(files: dict, data: dict, device: str, order: str = "bucket", packed: bool = True):
+    config = cfg.resolve("bilstm", None, [{"files": files, "data": data, "training": {"device": device}}])
     config["model_options"]["packed"] = packed
     text_data = TextData(config)
     text_data.build_vocab(config["data"])
@@ -170,28 +196,38 @@ def trainer_epoch(config, text_data, task, batches) -> float:
 
 
 def bare_epoch(config, text_data, task, batches) -> float:
-    """The same epoch as a hand-written loop: no metrics, no hooks, no checkpoints."""
+    """The same epoch as a hand-written loop (AMP on CUDA, as the Trainer): no metrics, hooks or checkpoints."""
     seed_everything(0)
-    model = build_model(config, text_data.text_field, task, text_data.text_field.vocab.vectors)
+    device = pick_device(config["training"]["device"])
+    cuda = device.type == "cuda"
+    model = build_model(config, text_data.text_field, task, text_data.text_field.vocab.vectors).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["training"]["lr"])
+    scaler = torch.amp.GradScaler("cuda", enabled=cuda)
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
     batches.set_epoch(0)
     tokens = 0
     start = time.perf_counter()
     for step in batches:
+        tokens_in, lengths = (t.to(device, non_blocking=True) for t in step.inputs)
+        targets = step.targets.to(device, non_blocking=True)
         optimizer.zero_grad()
-        loss = loss_fn(model(*step.inputs), step.targets)
-        loss.backward()
+        with torch.autocast(device.type, enabled=cuda):
+            loss = loss_fn(model(tokens_in, lengths), targets)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), config["training"]["clip_grad_norm"])
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         tokens += step.tokens
+    if cuda:
+        torch.cuda.synchronize()
     return tokens / (time.perf_counter() - start)
 
 
-def speed_table(files: dict, data: dict, repeats: int) -> str:
-    def median_rate(fn, *setup_args, **setup_kwargs):
-        setup = speed_setup(files, data, *setup_args, **setup_kwargs)
+def speed_table(files: dict, data: dict, repeats: int, device: str) -> str:
+    def median_rate(fn, **setup_kwargs):
+        setup = speed_setup(files, data, device, **setup_kwargs)
         return statistics.median(fn(*setup) for _ in range(repeats))
 
     bare = median_rate(bare_epoch)
@@ -210,7 +246,9 @@ def speed_table(files: dict, data: dict, repeats: int) -> str:
         ["Trainer, padded (not packed)", f"{padded:,.0f}", f"{padded / bare:.2f}", ""],
     ]
     return markdown_table(
-        ["bilstm 1×128 + GloVe 50d, one epoch", "real tokens/s", "× bare", "target"], rows, right=(1, 2)
+        [f"bilstm 1×128 + GloVe 50d, one epoch, {device_name(device)}", "real tokens/s", "× bare", "target"],
+        rows,
+        right=(1, 2),
     )
 
 
@@ -220,15 +258,18 @@ def main(argv=None) -> int:
     parser.add_argument("--markdown-out", type=Path)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds for the bilstm + GloVe rows (mean ± std)")
+    parser.add_argument("--device", default="cpu", help="training device: cpu, cuda (AMP on), auto")
     parser.add_argument("--quick", action="store_true", help="one split, few epochs, small grids (smoke test)")
     parser.add_argument("--only", choices=["accuracy", "speed", "fasttext"], help="run one part")
     args = parser.parse_args(argv)
     require_files(args.data_dir, f"{PACKT}/train.csv.gz", "ag_news/test.csv.gz", GLOVE)
     torch.set_num_threads(args.threads)
+    device = {"device": args.device}
     report = Report()
     report.add(
-        f"torch {torch.__version__}, {args.threads} threads, load average at start {load_average()}, "
-        f"python {sys.version.split()[0]}"
+        f"torch {torch.__version__}, device {device_name(args.device)}, {args.threads} threads, "
+        f"load average at start {load_average()}, python {sys.version.split()[0]}"
     )
     glove = str(args.data_dir / GLOVE)
     with tempfile.TemporaryDirectory() as name:
@@ -240,7 +281,7 @@ def main(argv=None) -> int:
             quick = {"training": {"epochs": 1}} if args.quick else {}
             grid_bag = [
                 {"lr": lr, "epochs": ep, "ngrams": ng}
-                for lr, ep, ng in itertools.product((4.0, 8.0, 16.0), (5, 10), (1, 2))
+                for lr, ep, ng in itertools.product((0.25, 0.5, 1.0), (2, 3, 5), (1, 2))
             ]
             grid_ft = [
                 {"lr": lr, "epochs": ep, "ngrams": ng}
@@ -257,11 +298,15 @@ def main(argv=None) -> int:
                     ("bilstm + GloVe", "bilstm", {**data, "vectors": glove}),
                 ]
                 for label, model, run_data in runs if args.only != "fasttext" else ():
-                    result = textcls_run(model, files, run_data, tmp / f"{split_name}-{model}-{label[-5:]}", quick)
-                    rows.append([split_name, label, f"{result['test']:.2%}", f"{result['f1']:.3f}",
-                                 f"{result['seconds']:.0f} s", f"{result['epochs']} epochs"])  # fmt: skip
+                    seeds = range(args.seeds) if label == "bilstm + GloVe" else range(1)
+                    results = [
+                        textcls_run(model, files, run_data, tmp / f"{split_name}-{model}-{label[-5:]}-{seed}",
+                                    merge(quick, {"training": {"seed": seed, **device}}))
+                        for seed in seeds
+                    ]  # fmt: skip
+                    rows.append(lstm_row(split_name, label, results))
                     print(rows[-1], flush=True)
-                bag = tune_bag(files, data, tmp / split_name, grid_bag) if args.only != "fasttext" else None
+                bag = tune_bag(files, data, tmp / split_name, grid_bag, device) if args.only != "fasttext" else None
                 if bag is not None:
                     notes = f"lr {bag['lr']}, {bag['epochs']} ep, {bag['ngrams']}-grams; {bag['seconds']:.0f} s in all"
                     rows.append([split_name, "bag (tuned on valid)", f"{bag['test']:.2%}", f"{bag['f1']:.3f}",
@@ -280,7 +325,7 @@ def main(argv=None) -> int:
             )
         if args.only not in ("accuracy", "fasttext"):
             files, data = all_splits["content"]
-            report.add(speed_table(files, {**data, "vectors": glove}, 1 if args.quick else args.repeats))
+            report.add(speed_table(files, {**data, "vectors": glove}, 1 if args.quick else args.repeats, args.device))
     if args.markdown_out:
         report.write(args.markdown_out)
     return 0

@@ -35,7 +35,7 @@ class BagOfNgrams(nn.Module):
         num_outputs: int,
         embedding_dim: int = 64,
         ngrams: int = 2,
-        buckets: int = 500_000,
+        buckets: int = 200_000,
         dropout: float = 0.0,
         vectors: torch.Tensor | None = None,
         padding_idx: int | None = None,
