@@ -35,6 +35,7 @@ import torch
 from _bench_common import Report, load_average, markdown_table, require_files, shared_data_dir
 
 from textcls import config as cfg
+from textcls.config import merge
 from textcls.jobs.rundir import build_model
 from textcls.jobs.train import TextData, attach_embeddings, train_text
 from textcls.models import Task
@@ -66,14 +67,6 @@ def splits(data_dir: Path, tmp: Path) -> dict:
     content = {name: str(data_dir / PACKT / f"{name}.csv.gz") for name in ("train", "valid", "test")}
     both = title_description_split(data_dir, tmp)
     return {"content": (content, MERGE), "title+description": (both, {})}
-
-
-def merge(base: dict, extra: dict) -> dict:
-    """``base`` updated by ``extra``, nested dicts merged."""
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = merge(out.get(key, {}), value) if isinstance(value, dict) else value
-    return out
 
 
 def lstm_row(split_name: str, label: str, results: list[dict]) -> list[str]:
@@ -261,6 +254,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds for the bilstm + GloVe rows (mean ± std)")
     parser.add_argument("--device", default="cpu", help="training device: cpu, cuda (AMP on), auto")
     parser.add_argument("--quick", action="store_true", help="one split, few epochs, small grids (smoke test)")
+    parser.add_argument("--no-fasttext", action="store_true", help="skip the fastText rows (e.g. on a GPU machine)")
     parser.add_argument("--only", choices=["accuracy", "speed", "fasttext"], help="run one part")
     args = parser.parse_args(argv)
     require_files(args.data_dir, f"{PACKT}/train.csv.gz", "ag_news/test.csv.gz", GLOVE)
@@ -312,7 +306,9 @@ def main(argv=None) -> int:
                     rows.append([split_name, "bag (tuned on valid)", f"{bag['test']:.2%}", f"{bag['f1']:.3f}",
                                  f"{bag['train_seconds']:.1f} s training", notes])  # fmt: skip
                     print(rows[-1], flush=True)
-                for pretrained in (None, glove_vec_file(args.data_dir, tmp / "glove50.vec")):
+                for pretrained in (
+                    () if args.no_fasttext else (None, glove_vec_file(args.data_dir, tmp / "glove50.vec"))
+                ):
                     ft = tune_fasttext(files, data, tmp, grid_ft, pretrained)
                     label = "fastText + GloVe (tuned)" if pretrained else "fastText (tuned on valid)"
                     rows.append([split_name, label, f"{ft['test']:.2%}", "", f"{ft['seconds']:.1f} s training",

@@ -11,7 +11,6 @@ Every user mistake must end with exit status 2 and exactly one ``textcls: error:
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import itertools
@@ -22,14 +21,12 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-
-from textcls.cli import main
+from cli_helpers import assert_one_line_error, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK_LABELS = {"Business", "SciTech", "Sports", "World"}
@@ -45,33 +42,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    """``textcls ARGV`` in this process: (exit status, stdout, stderr), as ``python -m textcls`` would end — an
-    exception that escapes ``main`` prints its traceback and gives status 1."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main([str(a) for a in argv])
-        except SystemExit as exc:  # argparse errors
-            status = exc.code
-        except Exception:
-            traceback.print_exc()
-            status = 1
-    return status, out.getvalue(), err.getvalue()
-
-
-def assert_one_line_error(status: int, err: str, *fragments: str) -> str:
-    """Exit status 2, exactly one ``textcls: error:`` line (the last one), no traceback; returns the message."""
-    lines = err.strip().splitlines()
-    errors = [line for line in lines if line.startswith("textcls: error:")]
-    assert status == 2, err
-    assert "Traceback" not in err, err
-    assert len(errors) == 1 and lines[-1] == errors[0], err
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def head(source: Path, target: Path, lines: int) -> Path:

@@ -332,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--device", default="cpu")
     predict.set_defaults(run=cmd_predict)
+
+    from textcls.image.cli import add_image_commands
+
+    add_image_commands(commands)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -16,7 +16,7 @@ def _pyplot():
 
 def plot_learning_curves(history: list[dict], path: str | Path, monitor: str = "accuracy") -> Path:
     """Loss and ``monitor`` per epoch, train and validation, side by side."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [row["epoch"] for row in history]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for split, style in (("train", "-o"), ("valid", "-s")):
@@ -38,7 +38,7 @@ def plot_learning_curves(history: list[dict], path: str | Path, monitor: str = "
 
 def plot_confusion(matrix: list[list[int]], labels: list, path: str | Path, title: str = "confusion matrix") -> Path:
     """Counts with true labels as rows, predicted as columns; each cell shows its count."""
-    plt = _pyplot()
+    plt = pyplot()
     size = max(4.0, 0.6 * len(labels) + 2)
     figure, axis = plt.subplots(figsize=(size, size))
     image = axis.imshow(matrix, cmap="Blues")

@@ -1,0 +1,36 @@
+"""Running ``textcls`` in-process from tests, and checking its one-line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import traceback
+
+from textcls.cli import main
+
+
+def run_cli(*argv) -> tuple[int, str, str]:
+    """``textcls ARGV`` in this process: (exit status, stdout, stderr), as ``python -m textcls`` would end — an
+    exception that escapes ``main`` prints its traceback and gives status 1."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse errors
+            status = exc.code
+        except Exception:
+            traceback.print_exc()
+            status = 1
+    return status, out.getvalue(), err.getvalue()
+
+
+def assert_one_line_error(status: int, err: str, *fragments: str) -> str:
+    """Exit status 2, exactly one ``textcls: error:`` line (the last one), no traceback; returns the message."""
+    lines = err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("textcls: error:")]
+    assert status == 2, err
+    assert "Traceback" not in err, err
+    assert len(errors) == 1 and lines[-1] == errors[0], err
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]

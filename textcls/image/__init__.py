@@ -1,0 +1,1 @@
+"""Image classifiers of the course on textcls's shared trainer."""

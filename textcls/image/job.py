@@ -1,0 +1,221 @@
+"""The image jobs behind ``textcls image train / evaluate / predict``, on the shared :class:`Trainer`.
+
+A run directory holds::
+
+    RUN/config.yaml  resolved configuration      RUN/labels.json      the task (class names)
+    RUN/preprocess.json  input shape, normalisation, preset
+    RUN/model.pt     best weights                RUN/metrics.json     per-epoch history, final metrics
+    RUN/samples.png  training images             RUN/misclassified/epoch-NN.png   predicted/actual each epoch
+    RUN/curves.png, RUN/confusion.png, RUN/tensorboard/, RUN/checkpoints/  (RUN/phase1/ for a frozen first phase)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from textcls import config as cfg
+from textcls.errors import TextclsError
+from textcls.image.batches import ImageBatches
+from textcls.image.data import ImageData, ImageSplit, Preprocess, load_images, read_image_file
+from textcls.image.models import get_model
+from textcls.image.previews import MisclassifiedHook, save_training_grid
+from textcls.jobs.plots import plot_confusion, plot_learning_curves
+from textcls.jobs.rundir import write_json
+from textcls.models import Task
+from textcls.training.checkpoints import load_checkpoint, save_checkpoint
+from textcls.training.trainer import Trainer, TrainerConfig, pick_device, seed_everything
+
+IMAGE_RUN_FORMAT = "textcls.image-run/1"
+SECTIONS = ("model", "model_options", "data", "training", "phases", "files")
+DATA_KEYS = {"root", "download", "transform", "batch_size", "valid_split", "num_workers"}
+
+
+def resolve_config(model: str, config_file: str | None = None, overrides: list[dict] = ()) -> dict:
+    """``configs/image/defaults.yaml``, its ``models.MODEL`` part, ``config_file``, then ``overrides``."""
+    defaults = None
+    for directory in cfg.config_dirs():
+        path = directory / "image" / "defaults.yaml"
+        if path.exists():
+            defaults = cfg.read_yaml(path)
+            break
+    if defaults is None:
+        raise TextclsError("configs/image/defaults.yaml is missing from the installation")
+    per_model = defaults.pop("models", {}) or {}
+    config = cfg.merge({**defaults, "model": model}, per_model.get(model, {}))
+    if config_file:
+        config = cfg.merge(config, cfg.read_yaml(config_file))
+    for override in overrides:
+        config = cfg.merge(config, override)
+    unknown = sorted(set(config) - set(SECTIONS))
+    if unknown:
+        raise TextclsError(f"unknown config section(s): {', '.join(unknown)}; sections are {', '.join(SECTIONS)}")
+    bad = sorted(set(config.get("data", {})) - DATA_KEYS)
+    if bad:
+        raise TextclsError(f"unknown data setting(s): {', '.join(bad)}; valid: {', '.join(sorted(DATA_KEYS))}")
+    return config
+
+
+def _phases(config: dict, model: torch.nn.Module, run: Path) -> list[dict]:
+    """One phase, or a frozen phase (``run/phase1``) then an unfrozen one at ``unfreeze_lr``."""
+    training, phases = config["training"], config.get("phases") or {}
+    frozen = int(phases.get("freeze_epochs") or 0)
+    if frozen <= 0:
+        return [{"epochs": int(training["epochs"]), "lr": float(training["lr"]), "freeze": None, "dir": run}]
+    if not hasattr(model, "freeze"):
+        raise TextclsError(f"model {config['model']!r} has no frozen phase (no freeze()); drop --freeze-epochs")
+    if frozen >= int(training["epochs"]):
+        raise TextclsError(f"--freeze-epochs {frozen} leaves no unfrozen epochs of --epochs {training['epochs']}")
+    return [
+        {"epochs": frozen, "lr": float(training["lr"]), "freeze": True, "dir": run / "phase1"},
+        {"epochs": int(training["epochs"]) - frozen, "lr": float(phases.get("unfreeze_lr") or training["lr"]),
+         "freeze": False, "dir": run},
+    ]  # fmt: skip
+
+
+class ImageRun:
+    """Data, model and preprocessing of one image run (new, or loaded from its directory)."""
+
+    def __init__(self, config: dict, data: ImageData):
+        self.config, self.data = config, data
+        self.model = get_model(config["model"], num_classes=len(data.classes), **(config.get("model_options") or {}))
+        self.task = Task("multiclass", list(data.classes))
+        self.preprocess = Preprocess.for_model(self.model.input_shape, data, config["data"].get("transform", "basic"))
+
+    def batches(self, split: ImageSplit, train: bool, seed: int = 0) -> ImageBatches:
+        data = self.config["data"]
+        size = int(data.get("batch_size") or 64)
+        return ImageBatches(split, self.preprocess, size if train else max(size, 256), train, seed,
+                            int(data.get("num_workers") or 0))  # fmt: skip
+
+
+def train_image(config: dict, run_dir: str | Path, resume: bool = False) -> dict:
+    """Train, evaluate and save an image classifier; returns the final metrics (also in ``metrics.json``).
+
+    Args:
+        config: the resolved config (:func:`resolve_config`) with ``files.data`` (dataset name or directory).
+        run_dir: the run directory (with ``resume``: an existing run to continue).
+        resume: continue from the last checkpoint of the unfinished phase.
+    """
+    started = time.perf_counter()
+    run = Path(run_dir)
+    if resume:
+        config = load_run_config(run)
+    seed = int(config["training"].get("seed", 0))
+    seed_everything(seed)
+    data_config = config["data"]
+    data = load_images(config["files"]["data"], data_config.get("root"), bool(data_config.get("download")))
+    job = ImageRun(config, data)
+    train_split, valid_split = data.split_valid(float(data_config.get("valid_split") or 0.2), seed)
+    if not resume:
+        run.mkdir(parents=True, exist_ok=True)
+        cfg.save_yaml({"format": IMAGE_RUN_FORMAT, **config}, run / "config.yaml")
+        write_json(run / "labels.json", job.task.to_dict())
+        write_json(run / "preprocess.json", job.preprocess.to_dict())
+        save_training_grid(train_split, data.classes, run / "samples.png", seed=seed)
+    params = sum(p.numel() for p in job.model.parameters())
+    sizes = f"train {len(train_split):,}, valid {len(valid_split):,}" + (
+        f", test {len(data.test):,}" if data.test else ""
+    )
+    print(f"data: {data.name}: {sizes} images; {len(data.classes)} classes; input {tuple(job.preprocess.shape)}")
+    print(f"model: {config['model']} ({params:,} parameters)")
+    train_batches = job.batches(train_split, True, seed)
+    valid_batches = job.batches(valid_split, False)
+    history: list[dict] = []
+    trainer = None
+    for phase in _phases(config, job.model, run):
+        if phase["freeze"] is not None:
+            (job.model.freeze if phase["freeze"] else job.model.unfreeze)()
+            print(f"phase: {'head only (frozen backbone)' if phase['freeze'] else 'all layers'}, "
+                  f"{phase['epochs']} epochs at lr {phase['lr']:g}")  # fmt: skip
+        training = TrainerConfig.from_dict({**config["training"], "epochs": phase["epochs"], "lr": phase["lr"]})
+        trainer = Trainer(job.model, job.task, training, run_dir=phase["dir"])
+        trainer.hooks.append(MisclassifiedHook(valid_split, valid_batches, data.classes, run / "misclassified"))
+        last = phase["dir"] / "checkpoints" / "last.pt"
+        if resume and last.exists():
+            trainer.resume(last)
+        history += trainer.fit(train_batches, valid_batches)  # ends with the phase's best weights loaded
+    save_checkpoint(run / "model.pt", {"model": job.model.state_dict()})
+    result = {"history": history, "valid": trainer.evaluate(valid_batches)}
+    if data.test is not None:
+        result["test"] = trainer.evaluate(job.batches(data.test, False))
+    result["seconds"] = time.perf_counter() - started
+    write_json(run / "metrics.json", result)
+    plot_learning_curves(history, run / "curves.png", training.monitor)
+    final = result.get("test") or result["valid"]
+    plot_confusion(final["confusion"], data.classes, run / "confusion.png")
+    return result
+
+
+def load_run_config(run: Path) -> dict:
+    """The saved config of an image run directory, checked."""
+    if not run.is_dir():
+        raise TextclsError(f"run directory not found: {run}")
+    if not (run / "config.yaml").exists():
+        raise TextclsError(f"{run} is not a textcls image run directory (no config.yaml)")
+    config = cfg.read_yaml(run / "config.yaml")
+    found = config.pop("format", None)
+    if found != IMAGE_RUN_FORMAT:
+        raise TextclsError(f"{run} is not an image run of this version (format {found!r}, expected "
+                           f"{IMAGE_RUN_FORMAT!r})")  # fmt: skip
+    return config
+
+
+class ImagePredictor:
+    """A trained image run, ready to evaluate data or classify image files.
+
+    Args:
+        run_dir: the run directory.
+        device: ``cpu``, ``cuda``, ``auto``.
+    """
+
+    def __init__(self, run_dir: str | Path, device: str = "cpu"):
+        run = Path(run_dir)
+        self.config = load_run_config(run)
+        for name in ("labels.json", "preprocess.json"):
+            if not (run / name).exists():
+                raise TextclsError(f"{run} is incomplete: {name} is missing")
+        self.task = Task.from_dict(json.loads((run / "labels.json").read_text(encoding="utf-8")))
+        self.preprocess = Preprocess.from_dict(json.loads((run / "preprocess.json").read_text(encoding="utf-8")))
+        weights = run / "model.pt" if (run / "model.pt").exists() else run / "checkpoints" / "best.pt"
+        if not weights.exists():
+            raise TextclsError(f"{run} has no trained weights (model.pt); did training finish?")
+        options = {**(self.config.get("model_options") or {})}
+        if "pretrained" in options:
+            options["pretrained"] = False  # the run's own weights replace them
+        self.device = pick_device(device)
+        self.model = get_model(self.config["model"], num_classes=self.task.num_classes, **options)
+        try:
+            self.model.load_state_dict(load_checkpoint(weights)["model"])
+        except RuntimeError as exc:
+            raise TextclsError(
+                f"weights in {weights} do not fit the saved config: {str(exc).splitlines()[0]}"
+            ) from None
+        self.model.to(self.device).eval()
+
+    def evaluate(self, spec: str, root: str | None = None) -> dict:
+        """Metrics on ``spec``'s test split (all of it when it has one split)."""
+        data = load_images(spec, root, split="test")
+        if len(data.classes) != self.task.num_classes:
+            raise TextclsError(f"{spec} has {len(data.classes)} classes; the model was trained on "
+                               f"{self.task.num_classes} ({', '.join(map(str, self.task.labels))})")  # fmt: skip
+        split = data.test or data.train
+        trainer = Trainer(self.model, self.task, TrainerConfig(device=str(self.device), progress=False),
+                          run_dir=None, tensorboard=False)  # fmt: skip
+        batches = ImageBatches(split, self.preprocess, 256, train=False)
+        return {"images": len(split), **trainer.evaluate(batches)}
+
+    @torch.no_grad()
+    def predict(self, paths: list[str], top_k: int = 3) -> list[list[tuple[str, float]]]:
+        """Top-``k`` ``(label, probability)`` for each image file."""
+        results = []
+        for path in paths:
+            image = read_image_file(path)
+            logits = self.model(self.preprocess.batch(image.unsqueeze(0)).to(self.device))
+            probabilities = self.task.probabilities(logits)[0]
+            top = probabilities.topk(min(top_k, len(probabilities)))
+            results.append([(str(self.task.labels[i]), float(p)) for p, i in zip(top.values, top.indices)])
+        return results
