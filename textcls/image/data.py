@@ -209,7 +209,7 @@ def _image_folder(path: Path) -> ImageData:
 
 def measured_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of uint8 images ``[N, C, H, W]`` on the 0-1 scale."""
-    sample = images[: 20_000].float().div_(255)
+    sample = images[:20_000].float().div_(255)
     mean = sample.mean(dim=(0, 2, 3))
     std = sample.std(dim=(0, 2, 3)).clamp(min=1e-3)
     return tuple(round(v, 4) for v in mean.tolist()), tuple(round(v, 4) for v in std.tolist())
