@@ -255,7 +255,9 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu", help="training device: cpu, cuda (AMP on), auto")
     parser.add_argument("--quick", action="store_true", help="one split, few epochs, small grids (smoke test)")
     parser.add_argument("--no-fasttext", action="store_true", help="skip the fastText rows (e.g. on a GPU machine)")
-    parser.add_argument("--only", choices=["accuracy", "speed", "fasttext"], help="run one part")
+    parser.add_argument(
+        "--only", choices=["accuracy", "baselines", "speed"], help="one part (baselines: bag and fastText rows only)"
+    )
     args = parser.parse_args(argv)
     require_files(args.data_dir, f"{PACKT}/train.csv.gz", "ag_news/test.csv.gz", GLOVE)
     torch.set_num_threads(args.threads)
@@ -291,7 +293,7 @@ def main(argv=None) -> int:
                     ("bilstm, random init", "bilstm", data),
                     ("bilstm + GloVe", "bilstm", {**data, "vectors": glove}),
                 ]
-                for label, model, run_data in runs if args.only != "fasttext" else ():
+                for label, model, run_data in runs if args.only != "baselines" else ():
                     seeds = range(args.seeds) if label == "bilstm + GloVe" else range(1)
                     results = [
                         textcls_run(model, files, run_data, tmp / f"{split_name}-{model}-{label[-5:]}-{seed}",
@@ -300,10 +302,15 @@ def main(argv=None) -> int:
                     ]  # fmt: skip
                     rows.append(lstm_row(split_name, label, results))
                     print(rows[-1], flush=True)
-                bag = tune_bag(files, data, tmp / split_name, grid_bag, device) if args.only != "fasttext" else None
-                if bag is not None:
+                defaults = cfg.resolve("bag", None, [])
+                default_options = {
+                    "lr": defaults["training"]["lr"], "epochs": defaults["training"]["epochs"],
+                    "ngrams": defaults["model_options"]["ngrams"],
+                }  # fmt: skip
+                for label, grid in (("bag (configs/bag.yaml)", [default_options]), ("bag (tuned on valid)", grid_bag)):
+                    bag = tune_bag(files, data, tmp / split_name, grid, device)
                     notes = f"lr {bag['lr']}, {bag['epochs']} ep, {bag['ngrams']}-grams; {bag['seconds']:.0f} s in all"
-                    rows.append([split_name, "bag (tuned on valid)", f"{bag['test']:.2%}", f"{bag['f1']:.3f}",
+                    rows.append([split_name, label, f"{bag['test']:.2%}", f"{bag['f1']:.3f}",
                                  f"{bag['train_seconds']:.1f} s training", notes])  # fmt: skip
                     print(rows[-1], flush=True)
                 for pretrained in (
@@ -319,7 +326,7 @@ def main(argv=None) -> int:
                     ["split", "model", "test accuracy", "macro-F1", "wall time", "notes"], rows, right=(2, 3, 4)
                 )
             )
-        if args.only not in ("accuracy", "fasttext"):
+        if args.only not in ("accuracy", "baselines"):
             files, data = all_splits["content"]
             report.add(speed_table(files, {**data, "vectors": glove}, 1 if args.quick else args.repeats, args.device))
     if args.markdown_out:

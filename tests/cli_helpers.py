@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
+import itertools
 import traceback
+from pathlib import Path
 
 from textcls.cli import main
 
@@ -34,3 +37,10 @@ def assert_one_line_error(status: int, err: str, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
     return errors[0]
+
+
+def head(source: Path, target: Path, lines: int) -> Path:
+    """The first ``lines`` lines of a gzipped file, as a plain file."""
+    with gzip.open(source, "rt", encoding="utf-8") as handle:
+        target.write_text("".join(itertools.islice(handle, lines)), encoding="utf-8")
+    return target

@@ -11,9 +11,7 @@ Every user mistake must end with exit status 2 and exactly one ``textcls: error:
 
 from __future__ import annotations
 
-import gzip
 import io
-import itertools
 import json
 import os
 import shutil
@@ -26,7 +24,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from cli_helpers import assert_one_line_error, run_cli
+from cli_helpers import assert_one_line_error, head, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK_LABELS = {"Business", "SciTech", "Sports", "World"}
@@ -42,13 +40,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def head(source: Path, target: Path, lines: int) -> Path:
-    """The first ``lines`` lines of a gzipped file, as a plain file."""
-    with gzip.open(source, "rt", encoding="utf-8") as handle:
-        target.write_text("".join(itertools.islice(handle, lines)), encoding="utf-8")
-    return target
 
 
 def book_files(shared_data) -> Path:

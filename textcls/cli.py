@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 import time
+from pathlib import Path
 
 from textcls.errors import TextclsError
 
@@ -266,6 +267,48 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data, model and training options shared by ``train`` and ``compare-embeddings``."""
+    parser.add_argument("file", nargs="?", help="training data (csv / tsv / json / jsonl, optionally .gz)")
+    parser.add_argument("--valid", help="validation file (default: a stratified split of the training file)")
+    parser.add_argument("--test", help="test file, evaluated once at the end")
+    parser.add_argument("--model", default="bilstm", help="model name (see 'textcls models'; default bilstm)")
+    parser.add_argument("--config", help="YAML file overriding the model's defaults (configs/MODEL.yaml)")
+    parser.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override any config value")
+    parser.add_argument("--tokenizer", help="tokenizer name (see 'textcls tokenizers')")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--patience", type=int, help="early stopping patience in epochs (0: off)")
+    parser.add_argument("--max-length", type=int, help="cut texts to this many tokens")
+    parser.add_argument("--min-freq", type=int, help="drop rarer tokens from the vocabulary")
+    parser.add_argument("--valid-split", type=float, help="validation share when there is no --valid (0.1)")
+    parser.add_argument("--multilabel", action="store_true", help="several labels per text (label column 'a|b')")
+    parser.add_argument("--label-sep", help="separator of labels in a multi-label column (default '|')")
+    parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    add_table_options(parser)
+
+
+def cmd_compare(args) -> int:
+    from textcls.jobs.compare import compare_embeddings, markdown
+    from textcls.jobs.train import default_run_dir
+
+    if not args.file:
+        raise TextclsError("compare-embeddings needs a FILE (the training data)")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    config = train_config(args)
+    output = Path(args.output) if args.output else default_run_dir(config["model"], root="compare")
+    summary = compare_embeddings(config, args.embeddings, seeds=args.seeds, output_dir=output)
+    print(markdown(summary), end="")
+    print(f"comparison saved in {output}/ (summary.md/.csv/.json, runs.csv, accuracy.png, valid_curves.png, runs/)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textcls", description="PyTorch text classification toolkit.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more logging")
@@ -290,33 +333,28 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(run=cmd_models)
 
     train = commands.add_parser("train", help="train a text classifier on a csv/tsv/json file")
-    train.add_argument("file", nargs="?", help="training data (csv / tsv / json / jsonl, optionally .gz)")
-    train.add_argument("--valid", help="validation file (default: a stratified split of the training file)")
-    train.add_argument("--test", help="test file, evaluated once at the end")
-    train.add_argument("--model", default="bilstm", help="model name (see 'textcls models'; default bilstm)")
-    train.add_argument("--config", help="YAML file overriding the model's defaults (configs/MODEL.yaml)")
-    train.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override any config value")
-    train.add_argument("--tokenizer", help="tokenizer name (see 'textcls tokenizers')")
+    add_training_arguments(train)
     freeze = train.add_mutually_exclusive_group()
     freeze.add_argument("--freeze-embeddings", action="store_true", help="keep pretrained vectors fixed")
     freeze.add_argument("--freeze-epochs", type=int, help="keep vectors fixed for N epochs, then fine-tune")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="learning rate")
-    train.add_argument("--patience", type=int, help="early stopping patience in epochs (0: off)")
-    train.add_argument("--max-length", type=int, help="cut texts to this many tokens")
-    train.add_argument("--min-freq", type=int, help="drop rarer tokens from the vocabulary")
-    train.add_argument("--valid-split", type=float, help="validation share when there is no --valid (0.1)")
-    train.add_argument("--multilabel", action="store_true", help="several labels per text (label column 'a|b')")
-    train.add_argument("--label-sep", help="separator of labels in a multi-label column (default '|')")
-    train.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--threads", type=int, help="CPU threads for torch")
     train.add_argument("--output", help="run directory (default runs/MODEL-TIMESTAMP)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     add_vectors_options(train)
-    add_table_options(train)
     train.set_defaults(run=cmd_train)
+
+    compare = commands.add_parser(
+        "compare-embeddings", help="train one model with several embedding choices and seeds; table and charts"
+    )
+    add_training_arguments(compare)
+    compare.add_argument(
+        "--embeddings", required=True,
+        help="comma-separated: random, glove:PATH, glove-frozen:PATH, glove-thaw:PATH:N, word2vec, fasttext, PATH",
+    )  # fmt: skip
+    compare.add_argument("--seeds", type=int, default=3, help="runs per choice (seeds 0..N-1; default 3)")
+    compare.add_argument("--output", help="comparison folder (default compare/MODEL-TIMESTAMP); reruns resume")
+    compare.add_argument("--vectors-dir", help="folder holding named vectors files (also $TEXTCLS_VECTORS_DIR)")
+    compare.set_defaults(run=cmd_compare, vectors=None, lower_fallback=False, freeze_embeddings=False,
+                         freeze_epochs=None, resume=None)  # fmt: skip
 
     evaluate = commands.add_parser("evaluate", help="metrics of a trained run on a labelled file")
     evaluate.add_argument("run_dir")

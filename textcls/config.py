@@ -16,6 +16,7 @@ DATA_KEYS = {
     "tokenizer", "lower", "min_freq", "max_size", "max_length", "batch_size", "max_tokens", "valid_split",
     "unk_init", "vectors", "vectors_dir", "lower_fallback", "text_col", "label_col", "columns", "no_header",
     "extra_fields", "merge_sep", "bad_rows", "encoding", "format", "multilabel", "label_sep", "vectors_vocab",
+    "vectors_epochs", "split_seed",
 }  # fmt: skip
 
 

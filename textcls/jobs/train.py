@@ -62,7 +62,7 @@ class TextData:
             path, self.choice, self.text_field, self.label_field, format=data.get("format"), **options
         )
         self.train = read(files["train"])
-        seed = int(config["training"].get("seed", 0))
+        seed = int(data.get("split_seed", config["training"].get("seed", 0)))  # which rows become validation
         if files.get("valid"):
             self.valid = read(files["valid"])
         else:

@@ -1,0 +1,284 @@
+"""``textcls compare-embeddings``: the same model trained with different word vectors, several seeds each.
+
+Every choice runs with the same splits (a fixed validation split when there is no validation file), tokenizer,
+vocabulary (built from the training split only; the vectors do not extend it), model, embedding size and
+hyper-parameters; only how words become vectors changes. Each run is an ordinary run directory under
+``OUTPUT/runs/``: a finished run is read back instead of trained again, and an interrupted one resumes from its
+last checkpoint, so an interrupted comparison continues where it stopped.
+
+Choices:
+  ``random``                      embedding initialised at random, trained
+  ``glove:PATH_OR_NAME``          pretrained vectors, fine-tuned from the first epoch
+  ``glove-frozen:PATH_OR_NAME``   pretrained vectors, never updated
+  ``glove-thaw:PATH_OR_NAME:N``   pretrained vectors, frozen for N epochs, then fine-tuned
+  ``word2vec`` / ``fasttext``     trained with gensim on the training split only, then fine-tuned
+  ``PATH_OR_NAME``                any vectors file or preset, fine-tuned
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from textcls.config import merge, save_yaml
+from textcls.errors import TextclsError
+from textcls.jobs.plots import pyplot
+from textcls.jobs.train import train_text
+
+TRAINED = ("word2vec", "fasttext")
+
+
+@dataclass(frozen=True)
+class EmbeddingChoice:
+    """One way of turning words into vectors.
+
+    Attributes:
+        label: the choice as written (``glove-frozen:glove.6B.50d``).
+        source: vectors file / preset, ``word2vec`` / ``fasttext`` (trained here), or ``None`` (random).
+        freeze: never update the vectors.
+        freeze_epochs: keep them fixed for this many epochs, then fine-tune.
+    """
+
+    label: str
+    source: str | None
+    freeze: bool = False
+    freeze_epochs: int = 0
+
+    @property
+    def short(self) -> str:
+        """The label with file paths cut to their names (for tables and charts)."""
+        return ":".join(Path(part).name if "/" in part else part for part in self.label.split(":"))
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe form of the label."""
+        return re.sub(r"[^A-Za-z0-9.+-]+", "_", self.label).strip("_")[:80]
+
+    def overrides(self) -> dict:
+        """Config changes for this choice."""
+        options = {"freeze_embeddings": self.freeze, "freeze_epochs": self.freeze_epochs}
+        return {"data": {"vectors": self.source}, "model_options": options}
+
+
+def parse_choice(text: str) -> EmbeddingChoice:
+    """Read one ``--embeddings`` item (see the module docstring)."""
+    text = text.strip()
+    if text == "random":
+        return EmbeddingChoice(text, None)
+    if text in TRAINED:
+        return EmbeddingChoice(text, text)
+    kind, _, rest = text.partition(":")
+    if kind == "glove" and rest:
+        return EmbeddingChoice(text, rest)
+    if kind == "glove-frozen" and rest:
+        return EmbeddingChoice(text, rest, freeze=True)
+    if kind == "glove-thaw" and rest:
+        source, _, epochs = rest.rpartition(":")
+        if not source or not epochs.isdigit():
+            raise TextclsError(f"{text!r}: write glove-thaw:PATH_OR_NAME:N (N = frozen epochs)")
+        return EmbeddingChoice(text, source, freeze_epochs=int(epochs))
+    if not text:
+        raise TextclsError("an empty item in --embeddings")
+    return EmbeddingChoice(text, text)
+
+
+def parse_choices(items) -> list[EmbeddingChoice]:
+    """``--embeddings`` items (a comma-separated string or a list) → choices, duplicates rejected."""
+    if isinstance(items, str):
+        items = items.split(",")
+    choices = [parse_choice(item) for item in items if item.strip()]
+    if not choices:
+        raise TextclsError("--embeddings needs at least one choice, e.g. random,glove:FILE,word2vec")
+    labels = [c.label for c in choices]
+    if len(set(labels)) != len(labels):
+        raise TextclsError(f"--embeddings lists a choice twice: {', '.join(labels)}")
+    return choices
+
+
+def common_dim(choices: list[EmbeddingChoice], base: dict) -> int:
+    """One embedding size for every choice: the first pretrained file's, else the model's ``embedding_dim``."""
+    from textcls.embeddings import Vectors
+
+    data = base.get("data", {})
+    for choice in choices:
+        if choice.source and choice.source not in TRAINED:
+            return Vectors(choice.source, vectors_dir=data.get("vectors_dir")).dim
+    return int(base.get("model_options", {}).get("embedding_dim") or 100)
+
+
+def _run(config: dict, run_dir: Path) -> dict:
+    """Train one run, or read back a finished one, or resume an interrupted one."""
+    metrics = run_dir / "metrics.json"
+    if metrics.exists():
+        return json.loads(metrics.read_text(encoding="utf-8"))
+    if (run_dir / "checkpoints" / "last.pt").exists():
+        return train_text(config, run_dir, resume=True)
+    return train_text(config, run_dir)
+
+
+def compare_embeddings(base: dict, embeddings, seeds: int = 3, output_dir: str | Path = "compare"):
+    """Train ``base``'s model once per embedding choice and seed; write and return the comparison.
+
+    Args:
+        base: a resolved training config (:func:`textcls.config.resolve`) with ``files``.
+        embeddings: choices (``"random,glove:FILE,word2vec"`` or a list; see the module docstring).
+        seeds: runs per choice (seeds 0 … N-1).
+        output_dir: where ``runs/``, ``summary.{md,csv,json}``, ``runs.csv``, ``accuracy.png`` and
+            ``valid_curves.png`` go.
+
+    Returns:
+        a pandas DataFrame with one row per choice (mean ± std of test accuracy and macro-F1, vocabulary
+        coverage, epochs to best, seconds); ``.attrs["runs"]`` holds the per-run DataFrame.
+    """
+    import pandas as pd
+
+    choices = parse_choices(embeddings)
+    if seeds < 1:
+        raise TextclsError("--seeds must be at least 1")
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    dim = common_dim(choices, base)
+    shared = {
+        "data": {"vectors_vocab": False, "split_seed": int(base.get("data", {}).get("split_seed", 0))},
+        "model_options": {"embedding_dim": dim},
+        "training": {"progress": False},
+    }
+    rows, curves = [], {}
+    for choice in choices:
+        for seed in range(seeds):
+            config = merge(merge(merge(base, shared), choice.overrides()), {"training": {"seed": seed}})
+            run_dir = output / "runs" / f"{choice.slug}-seed{seed}"
+            print(f"compare: {choice.label}, seed {seed} → {run_dir}", flush=True)
+            result = _run(config, run_dir)
+            rows.append(_run_row(choice, seed, result, run_dir))
+            curves.setdefault(choice.short, []).append(
+                [(row.get("valid") or {}).get("accuracy") for row in result["history"]]
+            )
+    runs = pd.DataFrame(rows)
+    summary = summarise(runs, [c.label for c in choices])
+    summary.insert(1, "name", [c.short for c in choices])
+    summary.attrs["runs"] = runs
+    save_yaml({"embeddings": [c.label for c in choices], "seeds": seeds, "embedding_dim": dim, "base": base},
+              output / "comparison.yaml")  # fmt: skip
+    write_tables(summary, runs, output)
+    plot_accuracy(summary, output / "accuracy.png")
+    plot_valid_curves(curves, output / "valid_curves.png")
+    return summary
+
+
+def _run_row(choice: EmbeddingChoice, seed: int, result: dict, run_dir: Path) -> dict:
+    evaluated = "test" if result.get("test") else "valid"
+    metrics = result[evaluated]
+    coverage = result.get("vectors_coverage") or {}
+    return {
+        "embedding": choice.label,
+        "seed": seed,
+        "evaluated_on": evaluated,
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics.get("macro_f1"),
+        "valid_accuracy": (result.get("valid") or {}).get("accuracy"),
+        "coverage_tokens": coverage.get("tokens"),
+        "coverage_types": coverage.get("types"),
+        "best_epoch": result.get("best_epoch"),
+        "epochs": len(result["history"]),
+        "seconds": result.get("seconds"),
+        "run_dir": str(run_dir),
+    }
+
+
+def _present(values) -> list[float]:
+    return [v for v in values if v is not None and v == v]  # None and NaN (missing coverage) left out
+
+
+def summarise(runs, order: list[str]):
+    """One row per choice: mean and std over seeds."""
+    import pandas as pd
+
+    rows = []
+    for label in order:
+        group = runs[runs["embedding"] == label]
+        row = {"embedding": label, "seeds": len(group)}
+        for column, name in (("accuracy", "accuracy"), ("macro_f1", "macro_f1")):
+            values = _present(group[column])
+            row[f"{name}_mean"] = statistics.mean(values) if values else None
+            row[f"{name}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        for column, name in (("coverage_tokens", "coverage_tokens"), ("coverage_types", "coverage_types"),
+                             ("best_epoch", "epochs_to_best"), ("seconds", "seconds")):  # fmt: skip
+            values = _present(group[column])
+            row[name] = statistics.mean(values) if values else None
+        row["evaluated_on"] = group["evaluated_on"].iloc[0]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def markdown(summary) -> str:
+    """The summary as a Markdown table."""
+    on = summary["evaluated_on"].iloc[0] if len(summary) else "test"
+    header = f"| embedding | {on} accuracy | {on} macro-F1 | coverage (tokens / types) | epochs to best | seconds |"
+    lines = [header, "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for row in summary.itertuples():
+        name = getattr(row, "name", row.embedding)
+        coverage = "—" if row.coverage_tokens is None or row.coverage_tokens != row.coverage_tokens else (
+            f"{row.coverage_tokens:.1%} / {row.coverage_types:.1%}")  # fmt: skip
+        lines.append(
+            f"| {name} | {row.accuracy_mean:.2%} ± {row.accuracy_std:.2%} | {row.macro_f1_mean:.3f} ± "
+            f"{row.macro_f1_std:.3f} | {coverage} | {row.epochs_to_best:.1f} | {row.seconds:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(summary, runs, output: Path) -> None:
+    (output / "summary.md").write_text(markdown(summary), encoding="utf-8")
+    summary.to_csv(output / "summary.csv", index=False)
+    (output / "summary.json").write_text(summary.to_json(orient="records", indent=2), encoding="utf-8")
+    runs.to_csv(output / "runs.csv", index=False)
+
+
+def plot_accuracy(summary, path: Path) -> Path:
+    """Bars of mean accuracy with ± std error bars, one per choice."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(max(5.0, 1.3 * len(summary) + 2), 4))
+    means = [100 * v for v in summary["accuracy_mean"]]
+    stds = [100 * v for v in summary["accuracy_std"]]
+    bars = axis.bar(range(len(summary)), means, yerr=stds, capsize=6, color="#4c72b0")
+    for bar, value in zip(bars, means):
+        axis.text(bar.get_x() + bar.get_width() / 2, value + 0.3, f"{value:.1f}", ha="center", va="bottom")
+    names = summary["name"] if "name" in summary else summary["embedding"]
+    axis.set_xticks(range(len(summary)), list(names), rotation=20, ha="right")
+    low = max(0.0, min(m - s for m, s in zip(means, stds)) - 5)
+    axis.set_ylim(low, min(100.0, max(m + s for m, s in zip(means, stds)) + 3))
+    on = summary["evaluated_on"].iloc[0]
+    axis.set(ylabel=f"{on} accuracy (%)", title=f"{on} accuracy, mean ± std over {int(summary['seeds'].max())} seeds")
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def plot_valid_curves(curves: dict[str, list[list]], path: Path) -> Path:
+    """Validation accuracy per epoch: the mean over seeds per choice, with the seeds' range shaded."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for label, runs in curves.items():
+        length = max(len(run) for run in runs)
+        epochs, means, lows, highs = [], [], [], []
+        for epoch in range(length):
+            values = [run[epoch] for run in runs if epoch < len(run) and run[epoch] is not None]
+            if values:
+                epochs.append(epoch + 1)
+                means.append(100 * statistics.mean(values))
+                lows.append(100 * min(values))
+                highs.append(100 * max(values))
+        (line,) = axis.plot(epochs, means, "-o", markersize=3, label=label)
+        axis.fill_between(epochs, lows, highs, color=line.get_color(), alpha=0.15)
+    axis.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation accuracy (mean, range over seeds)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
