@@ -81,14 +81,20 @@ def parse_assignment(text: str) -> dict:
     return result
 
 
-def validate(config: dict) -> dict:
-    """Reject unknown sections and data keys (training keys and model options are checked where used)."""
-    unknown = sorted(set(config) - set(SECTIONS))
+def validate(config: dict, sections=SECTIONS, data_keys=DATA_KEYS) -> dict:
+    """Reject unknown sections and data keys (training keys and model options are checked where used).
+
+    Args:
+        config: the resolved config.
+        sections: the valid top-level sections.
+        data_keys: the valid keys of the ``data`` section.
+    """
+    unknown = sorted(set(config) - set(sections))
     if unknown:
-        raise TextclsError(f"unknown config section(s): {', '.join(unknown)}; sections are {', '.join(SECTIONS)}")
-    bad = sorted(set(config.get("data", {})) - DATA_KEYS)
+        raise TextclsError(f"unknown config section(s): {', '.join(unknown)}; sections are {', '.join(sections)}")
+    bad = sorted(set(config.get("data", {})) - set(data_keys))
     if bad:
-        raise TextclsError(f"unknown data setting(s): {', '.join(bad)}; valid: {', '.join(sorted(DATA_KEYS))}")
+        raise TextclsError(f"unknown data setting(s): {', '.join(bad)}; valid: {', '.join(sorted(data_keys))}")
     return config
 
 

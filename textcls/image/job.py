@@ -50,13 +50,7 @@ def resolve_config(model: str, config_file: str | None = None, overrides: list[d
         config = cfg.merge(config, cfg.read_yaml(config_file))
     for override in overrides:
         config = cfg.merge(config, override)
-    unknown = sorted(set(config) - set(SECTIONS))
-    if unknown:
-        raise TextclsError(f"unknown config section(s): {', '.join(unknown)}; sections are {', '.join(SECTIONS)}")
-    bad = sorted(set(config.get("data", {})) - DATA_KEYS)
-    if bad:
-        raise TextclsError(f"unknown data setting(s): {', '.join(bad)}; valid: {', '.join(sorted(DATA_KEYS))}")
-    return config
+    return cfg.validate(config, SECTIONS, DATA_KEYS)
 
 
 def _phases(config: dict, model: torch.nn.Module, run: Path) -> list[dict]:

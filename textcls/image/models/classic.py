@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from textcls.errors import TextclsError
+from textcls.image.models.layers import FeaturesThenClassifier
 from textcls.image.models.registry import register_image_model
 
 
@@ -27,7 +28,7 @@ def conv_bn_relu(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Se
 
 
 @register_image_model("simple-cnn")
-class SimpleCNN(nn.Module):
+class SimpleCNN(FeaturesThenClassifier):
     """Small CIFAR-style CNN: two 3×3 conv + ReLU + 2×2 max-pool blocks (32, 64 channels), then FC 128.
 
     Input ``in_channels×32×32``; the classifier reads ``64×8×8 = 4096`` features: Linear 4096 → 128 → ReLU →
@@ -57,9 +58,6 @@ class SimpleCNN(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(128, num_classes),
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
 
 
 @register_image_model("alexnet")

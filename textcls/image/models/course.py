@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from textcls.errors import TextclsError
-from textcls.image.models.layers import reinit_weights
+from textcls.image.models.layers import FeaturesThenClassifier, reinit_weights
 from textcls.image.models.registry import register_image_model
 
 MLP_OUTPUTS = ("logits", "log_softmax", "softmax")
@@ -55,7 +55,7 @@ class FashionMLP(nn.Module):
 
 
 @register_image_model("cifar-cnn")
-class CifarCNN(nn.Module):
+class CifarCNN(FeaturesThenClassifier):
     """CIFAR-10 CNN: three 3×3 conv + ReLU + 2×2 max-pool blocks (3→16→32→64), then 1024 → 512 → classes.
 
     Input ``3×32×32``; the pooled map is ``64×4×4 = 1024`` features. Dropout comes before each Linear layer.
@@ -82,12 +82,9 @@ class CifarCNN(nn.Module):
             nn.Linear(512, num_classes),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
-
 
 @register_image_model("mnist-convnet")
-class MnistConvNet(nn.Module):
+class MnistConvNet(FeaturesThenClassifier):
     """MNIST ConvNet with BatchNorm: two conv blocks (32, 64 channels), then 3136 → 512 → 512 → classes.
 
     Input ``1×28×28``. Each block is 3×3 conv (padding 1) → BatchNorm2d → ReLU → 2×2 max-pool, so the features
@@ -125,9 +122,6 @@ class MnistConvNet(nn.Module):
             nn.ReLU(),
             nn.Linear(512, num_classes),
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
 
 
 @register_image_model("lenet")

@@ -10,6 +10,14 @@ from textcls.errors import TextclsError
 INIT_SCHEMES = ("xavier", "kaiming", "normal")
 
 
+class FeaturesThenClassifier(nn.Module):
+    """Base of the CNNs written as ``self.features`` (conv blocks) followed by ``self.classifier`` (flatten and
+    linear layers)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
 class AdaptiveConcatPool2d(nn.Module):
     """Adaptive max pooling and adaptive average pooling side by side: ``[B, C, H, W] → [B, 2C, s, s]``.
 
