@@ -2,7 +2,8 @@
 
 Each variant changes the ``configs/bilstm.yaml`` defaults (the README's sweep ran against the earlier defaults,
 batch 64 without a schedule, where ``p_bs32`` won; it is today's ``base``); every (split, variant, seed) run
-appends one JSON line (valid / test accuracy, seconds, epochs) to OUT. Choose on the mean validation accuracy over seeds, not on test.
+appends one JSON line (valid / test accuracy, seconds, epochs) to OUT. Choose on the mean validation accuracy
+over seeds, not on test.
 
 Run: ``PYTHONPATH=. python scripts/tune_bilstm.py VARIANT[,VARIANT...] SEEDS amp|off OUT.jsonl [DATA_DIR]``, e.g.
 ``scripts/tune_bilstm.py base,bs32,p_bs32 0,1,2 off sweep.jsonl`` (the README's sweep ran 4 such processes at once on
