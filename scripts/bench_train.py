@@ -251,7 +251,7 @@ def main(argv=None) -> int:
     parser.add_argument("--markdown-out", type=Path)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seeds", type=int, default=3, help="seeds for the bilstm + GloVe rows (mean ± std)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds for the bilstm + GloVe rows (mean ± std)")
     parser.add_argument("--device", default="cpu", help="training device: cpu, cuda (AMP on), auto")
     parser.add_argument("--quick", action="store_true", help="one split, few epochs, small grids (smoke test)")
     parser.add_argument("--no-fasttext", action="store_true", help="skip the fastText rows (e.g. on a GPU machine)")

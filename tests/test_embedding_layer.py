@@ -186,3 +186,32 @@ def test_without_vectors_needs_a_dim(vocab):
         TextEmbedding()
     no_pad = Vocab(Counter({"a": 1}), specials=["<unk>"])
     assert TextEmbedding.from_vocab(no_pad, dim=3).embedding.padding_idx is None
+
+
+def test_fixed_rows_train_exactly_like_the_full_layer_under_adam(vocab):
+    """Rows no training text uses, moved to a buffer: same losses and weights as the full layer after Adam
+    steps (their zero gradients never moved them), the same lookups for them, and fewer trainable parameters."""
+    vocab.extend(["apple", "river"])  # words a vectors file would add: never in the training batches
+    vocab.vectors = torch.cat([vocab.vectors, torch.randn(2, DIM, generator=torch.Generator().manual_seed(1))])
+    first_fixed = vocab.counted_prefix()
+    assert first_fixed == len(vocab) - 2
+    torch.manual_seed(0)
+    full = _Model(TextEmbedding.from_vocab(vocab))
+    split = _Model(TextEmbedding.from_vocab(vocab))
+    split.load_state_dict(full.state_dict())
+    split.embedding.fix_rows_from(first_fixed)
+    assert split.embedding.embedding.num_embeddings == first_fixed
+    assert sum(p.numel() for p in split.parameters()) == sum(p.numel() for p in full.parameters()) - 2 * DIM
+    optimizers = [torch.optim.Adam(m.parameters(), lr=0.1) for m in (full, split)]
+    for batch in (["the", "cat"], ["sat", "mat"]), (["zebra", "the"], ["cat"]), (["mat"], ["sat", "sat"]):
+        for model, optimizer in zip((full, split), optimizers):
+            _step(model, optimizer, _batch(vocab, *batch))
+    torch.testing.assert_close(split.embedding.embedding.weight, full.embedding.embedding.weight[:first_fixed])
+    torch.testing.assert_close(split.head.weight, full.head.weight)
+    unseen = _batch(vocab, ["apple", "the"], ["river", "<pad>"])
+    torch.testing.assert_close(split(unseen), full(unseen))
+    assert "embedding.fixed_rows" in split.state_dict()
+
+
+def test_counted_prefix_without_extension_is_the_whole_vocabulary(vocab):
+    assert vocab.counted_prefix() == len(vocab)

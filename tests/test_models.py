@@ -176,16 +176,28 @@ def test_lstm_last_is_top_layer_state_at_last_real_token():
             torch.testing.assert_close(logits[row], model.output(outputs[0, -1]), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("pooling", ["max", "mean"])
-def test_max_and_mean_pool_only_real_tokens(pooling):
-    model = build("bilstm", pooling, True, 2).eval()
+def _pooled_by_hand(outputs: torch.Tensor, pooling: str) -> torch.Tensor:
+    """``outputs`` ``[time, features]`` of one unpadded text, pooled the slow, obvious way."""
+    parts = {"max": outputs.max(dim=0).values, "mean": outputs.mean(dim=0)}
+    return torch.cat([parts[name] for name in pooling.split("+")])
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean", "max+mean"])
+@pytest.mark.parametrize("mean_embedding", [False, True], ids=["", "mean_embedding"])
+def test_pooling_and_mean_embedding_use_only_real_tokens(pooling, mean_embedding):
+    model = build("bilstm", pooling, True, 2, mean_embedding=mean_embedding).eval()
+    width = 2 * 6 * len(pooling.split("+")) + (8 if mean_embedding else 0)
+    assert model.output.in_features == width
     tokens, lengths = padded_batch([5, 2], seed=9)
     with torch.no_grad():
         logits = model(tokens, lengths)
         for row, length in enumerate(lengths.tolist()):
-            outputs, _ = model.lstm(model.embedding(tokens[row : row + 1, :length]))
-            pooled = outputs[0].max(dim=0).values if pooling == "max" else outputs[0].mean(dim=0)
-            torch.testing.assert_close(logits[row], model.output(pooled), rtol=1e-5, atol=1e-6)
+            embedded = model.embedding(tokens[row : row + 1, :length])
+            outputs, _ = model.lstm(embedded)
+            features = _pooled_by_hand(outputs[0], pooling)
+            if mean_embedding:
+                features = torch.cat([features, embedded[0].mean(dim=0)])
+            torch.testing.assert_close(logits[row], model.output(features), rtol=1e-5, atol=1e-6)
 
 
 def test_multilstm_is_two_layers_with_inter_layer_dropout():

@@ -74,3 +74,31 @@ def test_multilabel_one_hot_columns_with_empty_rows_train_and_predict(tmp_path, 
     assert main(["predict", str(run), "--json", "goal vote match senate"]) == 0
     labels = {row["label"] for row in json.loads(capsys.readouterr().out)["labels"]}
     assert labels == {"sports", "politics"}
+
+
+def test_words_only_the_vectors_know_stay_out_of_the_trainable_rows(tmp_path, monkeypatch, capsys):
+    """The vectors-only words (never in training text) sit in a fixed buffer: the optimizer sees the 9 training
+    rows (2 specials + 7 words); a saved run reloads with the same split and predicts with those words."""
+    import json
+
+    from textcls.cli import main
+    from textcls.jobs.rundir import build_model
+    from textcls.models import Task
+
+    monkeypatch.setenv("TEXTCLS_CACHE_DIR", str(tmp_path / "cache"))
+    vocab, _ = _setup(tmp_path, vectors_vocab=True)
+    assert vocab.counted_prefix() == 9 and len(vocab) == 11
+    text_field = type("FieldStub", (), {"vocab": vocab, "pad_token": "<pad>"})()
+    model = build_model({"model": "bilstm", "model_options": {"hidden_size": 4}}, text_field,
+                        Task.from_labels(["neg", "pos"]), vocab.vectors)  # fmt: skip
+    assert model.embedding.embedding.weight.shape == (9, 2)
+    assert torch.equal(model.embedding.fixed_rows, vocab.vectors[9:])
+    assert sum(p.numel() for p in model.embedding.parameters()) == 9 * 2
+
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "train.csv"), "--model", "bilstm", "--vectors", str(tmp_path / "vectors.txt"),
+                 "--epochs", "2", "--valid-split", "0", "--device", "cpu", "--output", str(run)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["predict", str(run), "--json", "excellent movie", "terrible plot"]) == 0
+    predictions = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["text"] for row in predictions] == ["excellent movie", "terrible plot"]

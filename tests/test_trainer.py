@@ -350,14 +350,17 @@ def stop_after(epoch: int):
     return hook
 
 
-@pytest.mark.parametrize("scheduler", ["none", "cosine", "linear"])
-def test_resume_is_exact(ag, tmp_path, scheduler):
+@pytest.mark.parametrize(
+    ("scheduler", "ema_decay"), [("none", 0.0), ("cosine", 0.0), ("linear", 0.0), ("plateau", 0.9)]
+)
+def test_resume_is_exact(ag, tmp_path, scheduler, ema_decay):
     """3 epochs in one go == 2 epochs, interrupted, then a new trainer resumed from ``last.pt`` for the 3rd.
 
-    The LSTM has dropout, so the random state must be restored too; weights must match bit for bit on CPU.
+    The LSTM has dropout, so the random state must be restored too; weights must match bit for bit on CPU (with
+    ``ema_decay``, the moving average is restored as well).
     """
     options = {"dropout": 0.3, "embedding_dropout": 0.1}
-    settings = {"epochs": 3, "lr": 0.01, "scheduler": scheduler, "restore_best": False}
+    settings = {"epochs": 3, "lr": 0.01, "scheduler": scheduler, "restore_best": False, "ema_decay": ema_decay}
     train, valid = batches(ag, ag.train), valid_batches(ag)
 
     straight = trainer(ag, make_model(ag, "lstm", **options), tmp_path / "straight", **settings)
@@ -387,3 +390,33 @@ def test_resume_of_a_finished_run_trains_nothing(ag, tmp_path):
     again.resume(tmp_path / "checkpoints" / "last.pt")
     assert len(again.fit(batches(ag, ag.train))) == 2
     assert same_weights(weights(again.model), weights(done.model))
+
+
+def test_ema_validates_and_finishes_with_the_moving_average_of_the_weights(ag, tmp_path):
+    """The averaged weights are ``decay × average + (1 - decay) × weights`` after every optimizer step (the first
+    step copies); training itself is unchanged, validation and the best checkpoint use the average."""
+    decay = 0.8
+    settings = {"epochs": 2, "lr": 0.01, "restore_best": False}
+    train, valid = batches(ag, ag.train), valid_batches(ag)
+    plain = trainer(ag, make_model(ag, "lstm", dropout=0.3), **settings)
+    plain._ensure_optimizer()
+    snapshots = []
+    plain.optimizer.register_step_post_hook(lambda *_: snapshots.append(weights(plain.model)))
+    plain_history = plain.fit(train, valid)
+    averaged = trainer(ag, make_model(ag, "lstm", dropout=0.3), tmp_path, ema_decay=decay, **settings)
+    averaged_history = averaged.fit(train, valid)
+
+    expected = snapshots[0]
+    for snapshot in snapshots[1:]:
+        expected = {name: decay * expected[name] + (1 - decay) * snapshot[name] for name in expected}
+    final = weights(averaged.model)
+    for name, tensor in expected.items():
+        torch.testing.assert_close(final[name], tensor, rtol=1e-5, atol=1e-6)
+    assert [row["train"] for row in averaged_history] == [row["train"] for row in plain_history]  # same training
+    assert averaged_history[-1]["valid"] == averaged.evaluate(valid)  # validated with the average
+    assert averaged_history[-1]["valid"] != plain_history[-1]["valid"]
+    best = load_checkpoint(tmp_path / "checkpoints" / "best.pt")
+    best_epoch = max(range(2), key=lambda i: averaged_history[i]["valid"]["accuracy"])
+    assert best["epoch"] == best_epoch
+    if best_epoch == 1:
+        assert same_weights(best["model"], final)

@@ -129,6 +129,15 @@ class Vocab:
         itos = self.itos
         return [itos[i] for i in indices]
 
+    def counted_prefix(self) -> int:
+        """How many leading ids cover every special and every token of :attr:`freqs`: the ids after it belong to
+        tokens added by :meth:`extend` (e.g. words only a vectors file knows), which the counted text never uses."""
+        counted = self.freqs.keys() | set(self.specials)
+        for index in range(len(self.itos) - 1, -1, -1):
+            if self.itos[index] in counted:
+                return index + 1
+        return 0
+
     def extend(self, other, sort: bool = False) -> None:
         """Append the tokens of ``other`` (a Vocab, Vectors, or any list of tokens) that this vocabulary lacks
         (legacy ``Vocab.extend``)."""

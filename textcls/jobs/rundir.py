@@ -21,6 +21,7 @@ import torch
 from textcls.config import read_yaml, save_yaml
 from textcls.data.columns import ColumnChoice
 from textcls.data.fields import Field
+from textcls.embeddings.layer import TextEmbedding
 from textcls.errors import TextclsError
 from textcls.models import Task, get_model
 from textcls.training.checkpoints import load_checkpoint, save_checkpoint
@@ -117,10 +118,14 @@ def build_model(config: dict, text_field: Field, task: Task, vectors: torch.Tens
     vocab = text_field.vocab
     if vectors is not None:
         options["vectors"] = vectors
-    return get_model(
+    model = get_model(
         config["model"],
         vocab_size=len(vocab),
         num_outputs=task.num_outputs,
         padding_idx=vocab.stoi[text_field.pad_token],
         **options,
     )
+    embedding = getattr(model, "embedding", None)
+    if isinstance(embedding, TextEmbedding) and vocab.freqs:
+        embedding.fix_rows_from(vocab.counted_prefix())  # words only the vectors file brought in
+    return model

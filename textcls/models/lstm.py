@@ -15,7 +15,7 @@ from textcls.embeddings.layer import TextEmbedding
 from textcls.errors import TextclsError
 from textcls.models.registry import register_model
 
-POOLINGS = ("last", "max", "mean")
+POOLINGS = ("last", "max", "mean", "max+mean")
 
 
 class LSTMClassifier(nn.Module):
@@ -30,12 +30,13 @@ class LSTMClassifier(nn.Module):
         bidirectional: read the text both ways.
         dropout: dropout before the output layer, and between LSTM layers when ``num_layers > 1``.
         embedding_dropout: dropout on the embedded tokens.
-        pooling: ``"last"``, ``"max"`` or ``"mean"``.
+        pooling: ``"last"``, ``"max"``, ``"mean"`` or ``"max+mean"`` (both, concatenated).
         packed: use ``pack_padded_sequence`` (``False`` runs the LSTM over the padding too; for comparison).
         vectors: initial embedding weights ``[vocab_size, dim]``.
         padding_idx: id of ``<pad>``.
         freeze_embeddings: keep the vectors fixed.
         freeze_epochs: keep the vectors fixed for the first N epochs.
+        mean_embedding: also give the output layer the mean of the embedded tokens (a fastText-like shortcut).
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class LSTMClassifier(nn.Module):
         padding_idx: int | None = None,
         freeze_embeddings: bool = False,
         freeze_epochs: int = 0,
+        mean_embedding: bool = False,
     ):
         super().__init__()
         if pooling not in POOLINGS:
@@ -79,7 +81,9 @@ class LSTMClassifier(nn.Module):
         self.packed = packed
         self.directions = 2 if bidirectional else 1
         self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(hidden_size * self.directions, num_outputs)
+        self.mean_embedding = mean_embedding
+        features = hidden_size * self.directions * (2 if pooling == "max+mean" else 1)
+        self.output = nn.Linear(features + (self.embedding.dim if mean_embedding else 0), num_outputs)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Args: tokens ``[batch, time]`` ids; lengths ``[batch]`` real lengths. Returns logits."""
@@ -95,6 +99,8 @@ class LSTMClassifier(nn.Module):
         else:
             outputs, (hidden, _) = self.lstm(embedded)
             features = self._last_output(outputs, lengths) if self.pooling == "last" else self._pool(outputs, lengths)
+        if self.mean_embedding:
+            features = torch.cat([features, self._masked_mean(embedded, lengths)], dim=-1)
         return self.output(self.dropout(features))
 
     def _last_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -112,11 +118,22 @@ class LSTMClassifier(nn.Module):
         return torch.cat([last[:, :half], outputs[:, 0, half:]], dim=-1)
 
     def _pool(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.pooling == "mean":
+            return self._masked_mean(outputs, lengths)
         steps = torch.arange(outputs.shape[1], device=outputs.device)
         mask = (steps.unsqueeze(0) < lengths.to(outputs.device).unsqueeze(1)).unsqueeze(-1)
+        maximum = outputs.masked_fill(~mask, torch.finfo(outputs.dtype).min).max(dim=1).values
         if self.pooling == "max":
-            return outputs.masked_fill(~mask, torch.finfo(outputs.dtype).min).max(dim=1).values
-        return (outputs * mask).sum(dim=1) / lengths.to(outputs.device).clamp(min=1).unsqueeze(1).to(outputs.dtype)
+            return maximum
+        return torch.cat([maximum, self._masked_mean(outputs, lengths)], dim=-1)
+
+    @staticmethod
+    def _masked_mean(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Mean over the first ``lengths`` steps of ``sequence`` ``[batch, time, features]``."""
+        lengths = lengths.to(sequence.device)
+        steps = torch.arange(sequence.shape[1], device=sequence.device)
+        mask = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
+        return (sequence * mask).sum(dim=1) / lengths.clamp(min=1).unsqueeze(1).to(sequence.dtype)
 
 
 @register_model("lstm")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from textcls.errors import TextclsError
 from textcls.training.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -52,6 +53,8 @@ class TrainerConfig:
         seed: random seed.
         progress: show a progress bar (``None``: only on a terminal).
         restore_best: load the best weights when training ends.
+        ema_decay: keep an exponential moving average of the weights with this decay per optimizer step (e.g.
+            0.99) and validate, checkpoint and finish with the average (``0``: off).
     """
 
     epochs: int = 10
@@ -72,6 +75,7 @@ class TrainerConfig:
     seed: int = 0
     progress: bool | None = None
     restore_best: bool = True
+    ema_decay: float = 0.0
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainerConfig:
@@ -177,6 +181,16 @@ class Trainer:
             self.run_dir if (self.is_main and tensorboard) else None, progress=self.config.progress and self.is_main
         )
         self.hooks: list = []  # callables(trainer, result) run after each epoch (e.g. image previews)
+        self.ema = None
+        if self.config.ema_decay:
+            self.ema = AveragedModel(
+                self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay), use_buffers=True
+            )
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights that are validated and checkpointed: the moving average with ``ema_decay``, else the model."""
+        return self.ema.module if self.ema is not None else self.model
 
     def _ensure_optimizer(self) -> torch.optim.Optimizer:
         if self.optimizer is None:
@@ -194,6 +208,7 @@ class Trainer:
     def _state(self, epoch: int) -> dict:
         return {
             "model": self.model.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict(),
@@ -209,6 +224,8 @@ class Trainer:
         """Continue from a ``last.pt`` checkpoint: model, optimizer, scheduler, epoch, history, random state."""
         state = load_checkpoint(checkpoint, map_location=self.device)
         self.model.load_state_dict(state["model"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
         self._ensure_optimizer().load_state_dict(state["optimizer"])
         self._pending_scheduler_state = state["scheduler"]
         self.scaler.load_state_dict(state["scaler"])
@@ -256,6 +273,10 @@ class Trainer:
             best = self.checkpoint_dir / "best.pt"
             if best.exists():
                 self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
+        elif self.ema is not None:
+            self.model.load_state_dict(self.ema.module.state_dict())
+        if self.ema is not None:  # from now on the model and its average are the same finished weights
+            self.ema.module.load_state_dict(self.model.state_dict())
         self.reporter.close()
         return self.history
 
@@ -324,6 +345,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         if self.scheduler_every == "batch":
             self.scheduler.step()
 
@@ -349,7 +372,8 @@ class Trainer:
         if self.is_main and self.checkpoint_dir is not None:
             state = self._state(epoch)
             if improved:
-                save_checkpoint(self.checkpoint_dir / "best.pt", {"model": state["model"], "epoch": epoch})
+                best = self.eval_model.state_dict()
+                save_checkpoint(self.checkpoint_dir / "best.pt", {"model": best, "epoch": epoch})
             save_checkpoint(self.checkpoint_dir / "last.pt", state)
         if self.is_main:
             self.reporter.epoch(result, config.epochs)
@@ -359,13 +383,14 @@ class Trainer:
     def evaluate(self, batches, keep_outputs: bool = False) -> dict:
         """Loss and metrics of the model on ``batches`` (with ``keep_outputs``, also ``probabilities`` and
         ``indices`` in the dataset's order of the batches)."""
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         tracker = MetricTracker(self.task)
         probabilities, indices = [], []
         for step in batches:
             step = step.to(self.device, non_blocking=True)
             with torch.autocast(self.device.type, enabled=self.use_amp):
-                logits = self.model(*step.inputs)
+                logits = model(*step.inputs)
             if step.targets is not None:
                 loss = self.loss_fn(logits, step.targets)
                 tracker.update(float(loss), logits, step.targets)
