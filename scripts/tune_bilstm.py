@@ -64,9 +64,7 @@ VARIANTS["p_bs32_edrop.3"] = _combo("plateau", "bs32", "edrop.3")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "variants", help="comma-separated names, or combinations like a+b: " + ", ".join(VARIANTS)
-    )
+    parser.add_argument("variants", help="comma-separated names, or combinations like a+b: " + ", ".join(VARIANTS))
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--amp", action="store_true", help="mixed precision (on a GPU)")
     parser.add_argument("--out", default="sweep.jsonl", help="JSON lines appended here")
