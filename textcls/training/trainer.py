@@ -10,6 +10,7 @@ Batches are iterables of :class:`~textcls.training.step.Step` with an optional `
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from textcls.errors import TextclsError
 from textcls.training.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -181,16 +181,33 @@ class Trainer:
             self.run_dir if (self.is_main and tensorboard) else None, progress=self.config.progress and self.is_main
         )
         self.hooks: list = []  # callables(trainer, result) run after each epoch (e.g. image previews)
-        self.ema = None
-        if self.config.ema_decay:
-            self.ema = AveragedModel(
-                self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay), use_buffers=True
-            )
+        self.average = copy.deepcopy(self.model).requires_grad_(False) if self.config.ema_decay else None
+        self.average_updates = 0
 
-    @property
     def eval_model(self) -> nn.Module:
-        """The weights that are validated and checkpointed: the moving average with ``ema_decay``, else the model."""
-        return self.ema.module if self.ema is not None else self.model
+        """The weights that are validated and checkpointed: the moving average with ``ema_decay``, else the model.
+
+        Buffers (batch-norm statistics, fixed embedding rows) are not averaged but copied from the model here.
+        """
+        if self.average is None:
+            return self.model
+        with torch.no_grad():
+            for averaged, current in zip(self.average.buffers(), self.model.buffers()):
+                averaged.copy_(current)
+        return self.average
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """``average ← decay × average + (1 − decay) × weights`` after an optimizer step (the first one copies).
+
+        Frozen parameters are skipped: they equal their average already (this keeps a frozen embedding free)."""
+        first = self.average_updates == 0
+        for averaged, current in zip(self.average.parameters(), self.model.parameters()):
+            if first:
+                averaged.copy_(current)
+            elif current.requires_grad:
+                averaged.lerp_(current, 1.0 - self.config.ema_decay)
+        self.average_updates += 1
 
     def _ensure_optimizer(self) -> torch.optim.Optimizer:
         if self.optimizer is None:
@@ -208,7 +225,12 @@ class Trainer:
     def _state(self, epoch: int) -> dict:
         return {
             "model": self.model.state_dict(),
-            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "average": None
+            if self.average is None
+            else {
+                "weights": self.average.state_dict(),
+                "updates": self.average_updates,
+            },
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict(),
@@ -224,8 +246,9 @@ class Trainer:
         """Continue from a ``last.pt`` checkpoint: model, optimizer, scheduler, epoch, history, random state."""
         state = load_checkpoint(checkpoint, map_location=self.device)
         self.model.load_state_dict(state["model"])
-        if self.ema is not None and state.get("ema") is not None:
-            self.ema.load_state_dict(state["ema"])
+        if self.average is not None and state.get("average") is not None:
+            self.average.load_state_dict(state["average"]["weights"])
+            self.average_updates = int(state["average"]["updates"])
         self._ensure_optimizer().load_state_dict(state["optimizer"])
         self._pending_scheduler_state = state["scheduler"]
         self.scaler.load_state_dict(state["scaler"])
@@ -273,10 +296,10 @@ class Trainer:
             best = self.checkpoint_dir / "best.pt"
             if best.exists():
                 self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
-        elif self.ema is not None:
-            self.model.load_state_dict(self.ema.module.state_dict())
-        if self.ema is not None:  # from now on the model and its average are the same finished weights
-            self.ema.module.load_state_dict(self.model.state_dict())
+        elif self.average is not None:
+            self.model.load_state_dict(self.average.state_dict())
+        if self.average is not None:  # from now on the model and its average are the same finished weights
+            self.average.load_state_dict(self.model.state_dict())
         self.reporter.close()
         return self.history
 
@@ -345,8 +368,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
-        if self.ema is not None:
-            self.ema.update_parameters(self.model)
+        if self.average is not None:
+            self._update_average()
         if self.scheduler_every == "batch":
             self.scheduler.step()
 
@@ -372,7 +395,7 @@ class Trainer:
         if self.is_main and self.checkpoint_dir is not None:
             state = self._state(epoch)
             if improved:
-                best = self.eval_model.state_dict()
+                best = self.eval_model().state_dict()
                 save_checkpoint(self.checkpoint_dir / "best.pt", {"model": best, "epoch": epoch})
             save_checkpoint(self.checkpoint_dir / "last.pt", state)
         if self.is_main:
@@ -383,7 +406,7 @@ class Trainer:
     def evaluate(self, batches, keep_outputs: bool = False) -> dict:
         """Loss and metrics of the model on ``batches`` (with ``keep_outputs``, also ``probabilities`` and
         ``indices`` in the dataset's order of the batches)."""
-        model = self.eval_model
+        model = self.eval_model()
         model.eval()
         tracker = MetricTracker(self.task)
         probabilities, indices = [], []
