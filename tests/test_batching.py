@@ -384,7 +384,7 @@ def test_batch_unpacking_and_device():
         assert tokens.shape == (3, 4) and lens.tolist() == [4, 2, 1]
         assert [label.vocab.itos[i] for i in target.tolist()] == ["neg", "pos", "neg"]
         assert batch.input_fields == ["text"] and batch.target_fields == ["label"]
-        assert "Batch(size=3" in repr(batch)
+        assert "Batch of size 3]" in repr(batch) and "[.label]:[torch.LongTensor of size 3]" in repr(batch)
 
 
 # ---------------------------------------------------------------------- BucketBatchSampler + DataLoader

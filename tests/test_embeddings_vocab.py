@@ -230,14 +230,16 @@ def test_vectors_lookup_unknown_uses_unk_init_and_lower_case_backup(small):
 
 
 def test_legacy_names_are_importable_from_textcls_vocab():
-    from textcls.vocab import FastText, GloVe
+    from textcls.vocab import CharNGram, FastText, GloVe, pretrained_aliases
     from textcls.vocab import Vectors as LegacyVectors
 
     assert LegacyVectors is textcls.embeddings.Vectors
     assert GloVe is textcls.embeddings.GloVe and issubclass(GloVe, LegacyVectors)
     assert FastText is textcls.embeddings.FastText and issubclass(FastText, LegacyVectors)
+    assert CharNGram is textcls.embeddings.CharNGram and issubclass(CharNGram, LegacyVectors)
+    assert pretrained_aliases is textcls.embeddings.pretrained_aliases and "glove.6B.100d" in pretrained_aliases
     with pytest.raises(AttributeError):
-        textcls.vocab.CharNGram  # noqa: B018
+        textcls.vocab.NoSuchVectors  # noqa: B018
 
 
 # --- AG News with the real GloVe vectors -----------------------------------------------------------------------

@@ -353,8 +353,15 @@ def test_to_config_from_config_round_trip(field):
 
 
 def test_from_config_unknown_class():
-    with pytest.raises(TextclsError):
-        Field.from_config({**Field().to_config(), "class": "NestedField"})
+    with pytest.raises(TextclsError, match="unknown field class 'NoSuchField'"):
+        Field.from_config({**Field().to_config(), "class": "NoSuchField"})
+
+
+def test_from_config_damaged_config():
+    with pytest.raises(TextclsError, match="damaged NestedField config"):
+        Field.from_config({**Field().to_config(), "class": "NestedField"})  # no nesting_field
+    with pytest.raises(TextclsError, match="damaged Field config"):
+        Field.from_config({**Field().to_config(), "dtype": "no_such_dtype"})
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ tokenizers pickle / round-trip through their config."""
 
 import csv
 import gzip
+import importlib.util
 import pickle
 import re
 
@@ -47,9 +48,15 @@ def torchtext_basic_english(line: str) -> list[str]:
     return line.split()
 
 
+# legacy torchtext's tokenizers whose packages are not dependencies (a clear error names the package to install)
+NEEDS_PACKAGE = {"moses": "sacremoses", "revtok": "revtok", "subword": "revtok"}
+
+
 def test_every_registered_name_is_covered_here():
-    assert set(available_tokenizers()) == set(EXACT) | set(CONTAINS)
-    assert all(isinstance(summary, str) and summary for summary in available_tokenizers().values())
+    assert set(available_tokenizers(include_missing=True)) == set(EXACT) | set(CONTAINS) | set(NEEDS_PACKAGE)
+    assert all(isinstance(summary, str) and summary for summary in available_tokenizers(True).values())
+    installed = {name for name, package in NEEDS_PACKAGE.items() if importlib.util.find_spec(package) is not None}
+    assert set(available_tokenizers()) == set(EXACT) | set(CONTAINS) | installed  # only what works here
 
 
 @pytest.mark.parametrize("name", sorted(EXACT))
@@ -118,17 +125,32 @@ def test_basic_english_matches_torchtext_on_tricky_strings(text):
 
 
 def test_unknown_name_lists_valid_names():
-    with pytest.raises(TextclsError) as info:
-        get_tokenizer("moses")
+    with pytest.raises(ValueError) as info:  # an ArgumentError: legacy raised ValueError
+        get_tokenizer("no_such_tokenizer")
+    assert isinstance(info.value, TextclsError)
     message = str(info.value)
-    assert "moses" in message
-    for name in available_tokenizers():
+    assert "no_such_tokenizer" in message
+    for name in available_tokenizers(include_missing=True):
         assert name in message
 
 
+@pytest.mark.parametrize("name", sorted(NEEDS_PACKAGE))
+def test_tokenizer_whose_package_is_missing_names_the_package(name):
+    package = NEEDS_PACKAGE[name]
+    if importlib.util.find_spec(package) is not None:
+        pytest.skip(f"{package} is installed")
+    with pytest.raises(TextclsError, match=f"needs the {package} package.*pip install {package}"):
+        get_tokenizer(name)
+
+
 def test_get_tokenizer_rejects_non_callable():
-    with pytest.raises(TextclsError):
+    with pytest.raises(ValueError):
         get_tokenizer(42)
+
+
+def test_basic_english_is_english_only_like_legacy():
+    with pytest.raises(ValueError, match="only available for English"):
+        get_tokenizer("basic_english", language="de")
 
 
 @pytest.mark.parametrize(
@@ -170,9 +192,10 @@ def test_spacy_language_is_kept_through_pickle():
     assert restored(text) == tok(text)
 
 
-def test_spacy_missing_model_is_a_clear_error():
-    with pytest.raises(TextclsError, match="not installed"):
-        get_tokenizer("spacy", language="xx_no_such_model_sm")("text")
+def test_spacy_missing_model_of_an_unknown_language_is_a_clear_error():
+    # an installed-nowhere pipeline of a spaCy language falls back to spacy.blank (tests/legacy/test_spacy_fallback.py)
+    with pytest.raises(TextclsError, match="not installed and 'zz' is not a spaCy language"):
+        get_tokenizer("spacy", language="zz_no_such_model_sm")("text")
 
 
 def test_regex_custom_pattern_and_lower():

@@ -64,13 +64,14 @@ def test_unknown_maps_to_unk_without_growing(counter):
     assert len(vocab.stoi) == len(vocab.itos) == 8
 
 
-def test_vocab_without_unk_raises_key_error(counter):
+def test_vocab_without_unk_stoi_raises_key_error_and_getitem_gives_none_like_legacy(counter):
     vocab = Vocab(counter, specials=["<pad>"])
     assert vocab.unk_index is None
     with pytest.raises(KeyError):
-        vocab["zebra"]
-    with pytest.raises(KeyError):
-        vocab.lookup_indices(["cat", "zebra"])
+        vocab.stoi["zebra"]
+    assert vocab["zebra"] is None  # legacy: stoi.get(token, stoi.get("<unk>"))
+    assert vocab.lookup_indices(["cat", "zebra"]) == [vocab.stoi["cat"], None]
+    assert "zebra" not in vocab.stoi
 
 
 def test_lookup_indices_and_tokens(counter):

@@ -4,16 +4,21 @@
 options (never by its loaded state), so a saved Field or run can re-create it for inference.
 
 Names: ``whitespace`` (alias ``split``), ``basic_english``, ``regex``, ``spacy``, ``nltk``, ``toktok``, ``tweet``,
-``char``. Any callable is accepted too and returned unchanged.
+``char``, and legacy torchtext's ``moses`` (needs ``sacremoses``), ``revtok`` and ``subword`` (need ``revtok``),
+which are not dependencies. Any callable is accepted too and returned unchanged.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from textcls.errors import TextclsError
+from textcls.errors import ArgumentError, TextclsError
+
+log = logging.getLogger("textcls")
 
 TokenizeFn = Callable[[str], list[str]]
 
@@ -58,30 +63,55 @@ def _regex(pattern: str = r"\w+|[^\w\s]", lower: bool = False) -> TokenizeFn:
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
-        raise TextclsError(f"invalid regex tokenizer pattern {pattern!r}: {exc}") from None
+        raise ArgumentError(f"invalid regex tokenizer pattern {pattern!r}: {exc}") from None
     if lower:
         return lambda text: compiled.findall(text.lower())
     return compiled.findall
 
 
+_SPACY_FALLBACK_WARNED: set[str] = set()
+
+
 def _spacy(language: str = "en") -> TokenizeFn:
+    """spaCy's rule-based tokenizer: ``spacy.blank(language)`` for a language code; for a pipeline name
+    (``en_core_web_sm``) that pipeline's tokenizer when it is installed, else, since only the tokenizer is used and
+    its rules come with the language, ``spacy.blank`` of the name's language (``en``) with one warning per name."""
     import spacy
 
-    if "_" in language:  # a model package name such as en_core_web_sm
-        try:
-            nlp = spacy.load(language, disable=["tagger", "parser", "ner", "lemmatizer", "attribute_ruler"])
-        except OSError:
-            raise TextclsError(
-                f"spaCy model {language!r} is not installed; install it with "
-                f"'python -m spacy download {language}' (needs network) or use language='en' "
-                "for spaCy's rule-based blank tokenizer"
-            ) from None
-        tokenizer = nlp.tokenizer
-    else:
-        try:
-            tokenizer = spacy.blank(language).tokenizer
-        except ImportError:
-            raise TextclsError(f"spaCy has no language {language!r}; use a code such as 'en' or 'de'") from None
+    if "_" not in language:
+        return _spacy_tokens(_spacy_blank(language, language).tokenizer)
+    try:
+        nlp = spacy.load(language, disable=["tagger", "parser", "ner", "lemmatizer", "attribute_ruler"])
+    except OSError:
+        code = language.split("_", 1)[0]
+        nlp = _spacy_blank(code, language)
+        if language not in _SPACY_FALLBACK_WARNED:
+            _SPACY_FALLBACK_WARNED.add(language)
+            log.warning(
+                "spaCy pipeline %r is not installed: using spacy.blank(%r), whose tokenizer has the same rules "
+                "(install the pipeline with 'python -m spacy download %s' to use its own)",
+                language,
+                code,
+                language,
+            )
+    return _spacy_tokens(nlp.tokenizer)
+
+
+def _spacy_blank(code: str, requested: str):
+    import spacy
+
+    try:
+        return spacy.blank(code)
+    except ImportError:
+        if code == requested:
+            raise ArgumentError(f"spaCy has no language {code!r}; use a code such as 'en' or 'de'") from None
+        raise ArgumentError(
+            f"spaCy pipeline {requested!r} is not installed and {code!r} is not a spaCy language; install it with "
+            f"'python -m spacy download {requested}' or use a language code such as 'en'"
+        ) from None
+
+
+def _spacy_tokens(tokenizer) -> TokenizeFn:
     return lambda text: [token.text for token in tokenizer(text)]
 
 
@@ -122,11 +152,24 @@ def _tweet(lower: bool = False) -> TokenizeFn:
     return TweetTokenizer(preserve_case=not lower).tokenize
 
 
+def _moses(language: str = "en") -> TokenizeFn:
+    from sacremoses import MosesTokenizer
+
+    return MosesTokenizer(lang=language).tokenize
+
+
+def _revtok(decap: bool = False) -> TokenizeFn:
+    import revtok
+
+    return lambda text: revtok.tokenize(text, decap=decap)
+
+
 @dataclass(frozen=True)
 class _Entry:
     build: Callable[..., TokenizeFn]
     takes_language: bool
     summary: str
+    requires: str | None = None  # an optional package the tokenizer needs
 
 
 _REGISTRY: dict[str, _Entry] = {
@@ -138,13 +181,27 @@ _REGISTRY: dict[str, _Entry] = {
     "toktok": _Entry(_toktok, False, "NLTK Toktok tokenizer"),
     "tweet": _Entry(_tweet, False, "NLTK TweetTokenizer (keeps emoticons, @handles, #tags); option: lower"),
     "char": _Entry(lambda: char, False, "one token per character"),
+    "moses": _Entry(_moses, True, "Moses tokenizer (legacy torchtext's; needs the sacremoses package)", "sacremoses"),
+    "revtok": _Entry(_revtok, False, "revtok reversible tokenizer (legacy torchtext's; needs revtok)", "revtok"),
+    "subword": _Entry(
+        lambda: _revtok(decap=True), False, "revtok caps-aware tokenizer (legacy's 'subword'; needs revtok)", "revtok"
+    ),
 }
 _ALIASES = {"split": "whitespace", "str.split": "whitespace", "basic": "basic_english"}
 
 
-def available_tokenizers() -> dict[str, str]:
-    """Return ``{name: one-line description}`` for every named tokenizer."""
-    return {name: entry.summary for name, entry in _REGISTRY.items()}
+def available_tokenizers(include_missing: bool = False) -> dict[str, str]:
+    """Return ``{name: one-line description}`` for every named tokenizer that works here.
+
+    Args:
+        include_missing: also list the tokenizers whose optional package is not installed (``moses`` without
+            ``sacremoses``, ...).
+    """
+    return {
+        name: entry.summary
+        for name, entry in _REGISTRY.items()
+        if include_missing or entry.requires is None or importlib.util.find_spec(entry.requires) is not None
+    }
 
 
 class Tokenizer:
@@ -163,7 +220,15 @@ class Tokenizer:
         canonical = _ALIASES.get(name, name)
         if canonical not in _REGISTRY:
             valid = ", ".join(sorted(_REGISTRY))
-            raise TextclsError(f"unknown tokenizer {name!r}; choose one of: {valid} (or pass any callable)")
+            raise ArgumentError(f"unknown tokenizer {name!r}; choose one of: {valid} (or pass any callable)")
+        if canonical == "basic_english" and language not in ("en", None):
+            raise ArgumentError(f"basic_english is only available for English (en), not {language!r}")
+        requires = _REGISTRY[canonical].requires
+        if requires is not None and importlib.util.find_spec(requires) is None:
+            raise TextclsError(
+                f"tokenizer {name!r} needs the {requires} package, which is not installed: pip install {requires} "
+                f"(or choose another tokenizer, e.g. spacy, toktok, basic_english)"
+            )
         self.name = canonical
         self.language = language
         self.options = options
@@ -177,7 +242,7 @@ class Tokenizer:
         try:
             return entry.build(**kwargs)
         except TypeError as exc:
-            raise TextclsError(f"bad options for tokenizer {self.name!r}: {exc}") from None
+            raise ArgumentError(f"bad options for tokenizer {self.name!r}: {exc}") from None
 
     def __call__(self, text: str) -> list[str]:
         if self._fn is None:
@@ -223,7 +288,9 @@ def get_tokenizer(tokenizer: str | TokenizeFn | dict | None = "whitespace", lang
         **options: tokenizer options (``pattern=``/``lower=`` for ``regex``).
 
     Raises:
-        TextclsError: for an unknown name, listing the valid ones.
+        ArgumentError: (a ``ValueError``, as in legacy) for an unknown name, listing the valid ones, or a value
+            that is neither a name nor a callable.
+        TextclsError: for a tokenizer whose optional package is not installed.
     """
     if tokenizer is None:
         return Tokenizer("whitespace")
@@ -234,4 +301,4 @@ def get_tokenizer(tokenizer: str | TokenizeFn | dict | None = "whitespace", lang
         return Tokenizer(tokenizer, language=language, **options)
     if callable(tokenizer):
         return tokenizer
-    raise TextclsError(f"tokenizer must be a name or a callable, not {type(tokenizer).__name__}")
+    raise ArgumentError(f"tokenizer must be a name or a callable, not {type(tokenizer).__name__}")

@@ -1,10 +1,11 @@
 """Vocabulary: the mapping between tokens and integer ids, with the legacy torchtext ``Vocab`` behaviour.
 
 Ordering: specials first (unless ``specials_first=False``), then tokens by descending frequency, ties broken
-alphabetically. Unknown tokens map to ``<unk>`` when it is one of the specials; a vocabulary without ``<unk>``
-(labels) raises ``KeyError`` for an unknown token, as legacy ``stoi`` did.
+alphabetically. Unknown tokens map to ``<unk>`` when it is one of the specials; in a vocabulary without ``<unk>``
+(labels) ``stoi[token]`` raises ``KeyError`` for an unknown token and ``vocab[token]`` gives ``None``, as in legacy.
 
-Saved as JSON (never pickle) with :meth:`Vocab.save` / :meth:`Vocab.load`.
+Saved as JSON with :meth:`Vocab.save` / :meth:`Vocab.load` (the run directory's format); a ``Vocab`` object also
+pickles with the standard library as the legacy one did (``stoi`` as a plain dict in the state).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from textcls.errors import TextclsError
+from textcls.errors import ArgumentAssertionError, TextclsError
 
 VOCAB_FORMAT = "textcls.vocab/1"
 
@@ -46,15 +47,19 @@ class Vocab:
         specials: special tokens, e.g. ``("<unk>", "<pad>")``; they are always in the vocabulary.
         vectors: optional vectors to attach (a :class:`textcls.vocab.Vectors`, a name, or a list of them);
             see :meth:`load_vectors`.
-        unk_init: how vectors for words missing from ``vectors`` are initialised (callable on a tensor, or
-            ``"zeros" | "normal" | "uniform"``).
-        vectors_cache: directory for the vectors cache.
+        unk_init: how vectors for words missing from ``vectors`` are initialised (callable on a 1-D tensor such
+            as ``torch.Tensor.normal_``, or ``"zeros" | "normal" | "uniform"``); only with ``vectors``.
+        vectors_cache: legacy torchtext's vectors directory (searched for named vectors); only with ``vectors``.
         specials_first: put specials at the start (``True``) or at the end.
-        unk_token: the special that unknown tokens map to (``None``, or not among ``specials``: unknown tokens
-            raise ``KeyError``).
+        unk_token: the special that unknown tokens map to (``None``, or not among ``specials``: ``stoi`` raises
+            ``KeyError`` for an unknown token and ``vocab[token]`` gives ``None``).
 
     Attributes:
         itos: list of tokens by id. stoi: dict token → id. freqs: the counter. vectors: tensor or ``None``.
+        unk_index: id that unknown tokens map to, or ``None``.
+
+    Raises:
+        ArgumentAssertionError: ``unk_init`` or ``vectors_cache`` without ``vectors`` (legacy asserted this).
     """
 
     UNK = "<unk>"
@@ -91,16 +96,35 @@ class Vocab:
         self.vectors = None
         if vectors is not None:
             self.load_vectors(vectors, unk_init=unk_init, cache=vectors_cache)
+        elif unk_init is not None or vectors_cache is not None:
+            raise ArgumentAssertionError(
+                "unk_init and vectors_cache only apply together with vectors=; pass vectors=... or drop them"
+            )
+
+    def _find_unk_index(self) -> int | None:
+        unk = self.unk_token
+        return self.itos.index(unk) if unk is not None and unk in self.specials else None
 
     def _rebuild_stoi(self) -> None:
-        unk = self.unk_token
-        unk_index = self.itos.index(unk) if unk is not None and unk in self.specials else None
-        self.stoi = _StoI(zip(self.itos, range(len(self.itos))), unk_index=unk_index)
+        self.unk_index = self._find_unk_index()
+        self.stoi = _StoI(zip(self.itos, range(len(self.itos))), unk_index=self.unk_index)
 
-    @property
-    def unk_index(self) -> int | None:
-        """Id of ``<unk>``, or ``None`` when unknown tokens are an error."""
-        return self.stoi.unk_index
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["stoi"] = dict(self.stoi)  # a plain dict, as legacy pickled it
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        stoi = state.pop("stoi")
+        self.__dict__.update(state)
+        self.__dict__.setdefault("unk_token", self.UNK)
+        self.__dict__.setdefault("specials", [token for token in self.itos if token not in self.freqs])
+        self.__dict__.setdefault("specials_first", True)
+        self.__dict__.setdefault("vectors", None)
+        if "unk_index" not in state:  # pickled before vocabularies had an unk_index (legacy back-compat)
+            self.unk_index = self._find_unk_index()
+        self.stoi = _StoI(stoi, unk_index=self.unk_index)
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -108,21 +132,30 @@ class Vocab:
     def __contains__(self, token: str) -> bool:
         return dict.__contains__(self.stoi, token)
 
-    def __getitem__(self, token: str) -> int:
-        return self.stoi[token]
+    def __getitem__(self, token: str) -> int | None:
+        """The token's id; an unknown token gives the ``<unk>`` id, or ``None`` without ``<unk>`` (legacy)."""
+        index = dict.get(self.stoi, token)
+        if index is not None:
+            return index
+        return self.unk_index if self.unk_index is not None else dict.get(self.stoi, self.UNK)
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Vocab):
             return NotImplemented
-        return self.freqs == other.freqs and self.itos == other.itos and self.specials == other.specials
+        return (
+            self.freqs == other.freqs
+            and self.itos == other.itos
+            and dict(self.stoi) == dict(other.stoi)
+            and self.specials == other.specials
+            and _same_vectors(self.vectors, other.vectors)
+        )
 
     def __repr__(self) -> str:
         return f"Vocab(size={len(self)}, specials={self.specials})"
 
-    def lookup_indices(self, tokens: Iterable[str]) -> list[int]:
-        """Ids of ``tokens`` (unknown → ``<unk>``)."""
-        stoi = self.stoi
-        return [stoi[token] for token in tokens]
+    def lookup_indices(self, tokens: Iterable[str]) -> list[int | None]:
+        """Ids of ``tokens`` as ``vocab[token]`` gives them (unknown → ``<unk>``, or ``None`` without it)."""
+        return [self[token] for token in tokens]
 
     def lookup_tokens(self, indices: Iterable[int]) -> list[str]:
         """Tokens of ``indices``."""
@@ -150,15 +183,41 @@ class Vocab:
 
     # --- vectors (the loading itself lives in textcls.embeddings) -------------------------------------
     def load_vectors(self, vectors, unk_init=None, cache=None, **kwargs):
-        """Attach pretrained vectors: ``vectors`` is a Vectors object, a preset name (``"glove.6B.100d"``), a
-        file path, or a list of these (concatenated along the dimension). Keyword arguments:
-        ``lower_fallback`` (try the lower-cased word), ``vectors_dir``. Returns the coverage report."""
+        """Attach pretrained vectors (``self.vectors``, one row per id).
+
+        Args:
+            vectors: a Vectors object (``GloVe(name="6B", dim=100)``), a preset name (``"glove.6B.100d"``,
+                ``"fasttext.en.300d"``, ``"charngram.100d"``), a file path or a file name in a vectors directory,
+                or a list of these (concatenated along the dimension).
+            unk_init: initialiser for words without a vector: a callable on a 1-D tensor
+                (``torch.Tensor.normal_``) or ``"zeros" | "normal" | "uniform"``; default the Vectors' own.
+            cache: legacy torchtext's vectors directory (default ``./.vector_cache`` among the searched ones).
+            **kwargs: ``max_vectors``, ``lower_fallback`` (try the lower-cased word), ``vectors_dir``,
+                ``download``.
+
+        Returns:
+            The :class:`~textcls.embeddings.Coverage` report.
+
+        Raises:
+            ArgumentError: (a ``ValueError``) for an unknown vectors name or a value of another type.
+        """
         from textcls.embeddings.attach import attach_vectors
 
         return attach_vectors(self, vectors, unk_init=unk_init, cache=cache, **kwargs)
 
     def set_vectors(self, stoi, vectors, dim, unk_init=None, lower_fallback: bool = False):
-        """Legacy ``set_vectors``: take rows of ``vectors`` (a tensor) indexed by ``stoi`` for each token."""
+        """Legacy ``set_vectors``: row ``vectors[stoi[token]]`` for each token of the vocabulary.
+
+        Args:
+            stoi: token → index into ``vectors``.
+            vectors: a tensor (or any indexable of 1-D tensors) holding the vectors.
+            dim: their size.
+            unk_init: initialiser for tokens absent from ``stoi`` (default zeros; e.g. ``torch.Tensor.normal_``).
+            lower_fallback: try the lower-cased token.
+
+        Returns:
+            The :class:`~textcls.embeddings.Coverage` report.
+        """
         from textcls.embeddings.attach import set_vectors_from_table
 
         return set_vectors_from_table(self, stoi, vectors, dim, unk_init=unk_init, lower_fallback=lower_fallback)
@@ -213,10 +272,34 @@ class Vocab:
         return cls.from_dict(data)
 
 
+def _same_vectors(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool((a == b).all())
+
+
+def build_vocab_from_iterator(iterator: Iterable[Iterable[str]], num_lines: int | None = None) -> Vocab:
+    """Count the tokens of every item and build a :class:`Vocab` with the default specials (legacy helper).
+
+    Args:
+        iterator: yields a list (or iterable) of tokens per text.
+        num_lines: how many items it yields, if known (sizes the progress bar shown on a terminal).
+    """
+    from tqdm import tqdm
+
+    counter = Counter()
+    for tokens in tqdm(iterator, total=num_lines, unit="lines", disable=None):
+        counter.update(tokens)
+    return Vocab(counter)
+
+
+_LAZY_NAMES = ("Vectors", "GloVe", "FastText", "CharNGram", "pretrained_aliases")
+
+
 def __getattr__(name):
-    # Vectors, GloVe and FastText live in textcls.embeddings; importing them lazily keeps `import textcls.vocab`
-    # light and lets legacy code write `from textcls.vocab import GloVe`.
-    if name in ("Vectors", "GloVe", "FastText"):
+    # the vectors classes live in textcls.embeddings; importing them lazily keeps `import textcls.vocab` light and
+    # lets legacy code write `from textcls.vocab import GloVe`.
+    if name in _LAZY_NAMES:
         from textcls import embeddings
 
         return getattr(embeddings, name)

@@ -5,23 +5,139 @@
 - ``"bucket"`` — shuffle, take pools of ``pool_factor`` batches' worth of examples, sort each pool by length,
   cut it into batches, shuffle the batches. Similar lengths share a batch (little padding) while every epoch
   differs.
+- ``"pooled"`` — the same pools taken in the given order, each sorted and cut, no shuffling (legacy
+  ``BucketIterator`` with ``shuffle=False, sort_within_batch=True``).
 - ``"sorted"`` — sort everything by key, then cut (evaluation: the least padding, deterministic).
 - ``"shuffled"`` / ``"sequential"`` — cut a random permutation / the original order.
 
 Batches are capped by count (``batch_size``), by padded tokens (``max_tokens``: ``len(batch) × longest``),
-or by both.
+by both, or by a legacy ``batch_size_fn``. The legacy module-level helpers :func:`batch` and :func:`pool`
+(``torchtext.data.batch`` / ``torchtext.data.pool``) and :class:`RandomShuffler` live here too.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 import torch.utils.data
 
-ORDERS = ("bucket", "sorted", "shuffled", "sequential")
+from textcls.errors import ArgumentError
+
+ORDERS = ("bucket", "pooled", "sorted", "shuffled", "sequential")
+
+
+class RandomShuffler:
+    """Shuffles with a random state of its own (legacy ``torchtext.data.utils.RandomShuffler``).
+
+    As in legacy torchtext, the state starts as a copy of Python's global ``random`` state, so
+    ``random.seed(SEED)`` before building iterators makes their shuffles reproducible; shuffling never changes
+    the global state.
+
+    Args:
+        random_state: a state from ``random.getstate()`` (``None``: the current global state).
+    """
+
+    def __init__(self, random_state=None):
+        self.rng = random.Random()
+        self.rng.setstate(random.getstate() if random_state is None else random_state)
+
+    @property
+    def random_state(self):
+        """The current state (a ``random.getstate()`` tuple); assign one to rewind or restore."""
+        return self.rng.getstate()
+
+    @random_state.setter
+    def random_state(self, state) -> None:
+        self.rng.setstate(state)
+
+    @contextmanager
+    def use_internal_state(self):
+        """Run the block with the global ``random`` module on this shuffler's state, then restore both."""
+        old_state = random.getstate()
+        random.setstate(self.rng.getstate())
+        try:
+            yield
+        finally:
+            self.rng.setstate(random.getstate())
+            random.setstate(old_state)
+
+    def __call__(self, data: Sequence) -> list:
+        """A shuffled copy of ``data`` (``random.sample(data, len(data))`` on this state, as legacy did)."""
+        return self.rng.sample(data, len(data))
+
+
+def _count(new, count: int, size_so_far) -> int:
+    return count
+
+
+def batch(data: Iterable, batch_size, batch_size_fn: Callable | None = None) -> Iterator[list]:
+    """Yield ``data`` in chunks (legacy ``torchtext.data.batch``).
+
+    Each item is added to the chunk, then ``size = batch_size_fn(item, len(chunk), size)``; the chunk is
+    yielded when ``size == batch_size``. When ``size > batch_size`` the chunk without the new item is yielded
+    and the new item starts the next chunk, with ``size = batch_size_fn(item, 1, 0)``.
+
+    Legacy yielded an empty chunk when a single item already exceeded ``batch_size`` (and building a batch
+    from it then failed); here that item simply gets a chunk of its own.
+
+    Args:
+        data: the items (examples, or indices).
+        batch_size: the size at which a chunk is full.
+        batch_size_fn: ``fn(new_item, count, size_so_far) -> size`` (default: the count of items).
+    """
+    size_fn = batch_size_fn or _count
+    chunk, size_so_far = [], 0
+    for item in data:
+        chunk.append(item)
+        size_so_far = size_fn(item, len(chunk), size_so_far)
+        if size_so_far == batch_size:
+            yield chunk
+            chunk, size_so_far = [], 0
+        elif size_so_far > batch_size:
+            if len(chunk) > 1:
+                yield chunk[:-1]
+            chunk, size_so_far = chunk[-1:], size_fn(item, 1, 0)
+    if chunk:
+        yield chunk
+
+
+def _shuffled_copy(items: list) -> list:
+    return random.sample(items, len(items))
+
+
+def pool(
+    data: Iterable,
+    batch_size,
+    key: Callable,
+    batch_size_fn: Callable | None = None,
+    random_shuffler: Callable | None = None,
+    shuffle: bool = False,
+    sort_within_batch: bool = False,
+) -> Iterator[list]:
+    """Legacy ``torchtext.data.pool``: chunks of ``100 × batch_size``, optionally sorted, cut, optionally shuffled.
+
+    This is the function legacy ``BucketIterator`` used; textcls's :class:`~textcls.data.BucketIterator` uses
+    :func:`make_batches` instead, but scripts that call ``data.pool`` themselves get legacy's behaviour.
+
+    Args:
+        data: the items, in the order to chunk them.
+        batch_size: batch size (or size limit for ``batch_size_fn``); a chunk holds 100 times as much.
+        key: sort key for the items of a chunk (used with ``sort_within_batch``).
+        batch_size_fn: as in :func:`batch`.
+        random_shuffler: ``fn(list) -> shuffled list`` (default: a shuffled copy from the global ``random``;
+            legacy's default, ``random.shuffle``, returned ``None`` and failed).
+        shuffle: shuffle the batches of each chunk.
+        sort_within_batch: sort each chunk by ``key`` before cutting it (so a batch holds similar items).
+    """
+    shuffler = random_shuffler or _shuffled_copy
+    for chunk in batch(data, batch_size * 100, batch_size_fn):
+        ordered = sorted(chunk, key=key) if sort_within_batch else chunk
+        chunk_batches = list(batch(ordered, batch_size, batch_size_fn))
+        yield from (shuffler(chunk_batches) if shuffle else chunk_batches)
 
 
 def make_batches(
@@ -39,13 +155,14 @@ def make_batches(
 
     Args:
         sort_keys: one comparable key per example (usually its length).
-        batch_size: most examples per batch (``None``: no count limit; needs ``max_tokens``).
+        batch_size: most examples per batch (``None``: no count limit; needs ``max_tokens``); with ``size_fn``,
+            the size at which a batch is full.
         token_counts: padded length of each example, for ``max_tokens`` (default: ``sort_keys``).
         max_tokens: most padded tokens per batch (``len(batch) * longest``); an example longer than this gets
             a batch of its own.
-        size_fn: legacy ``batch_size_fn(index, count, size_so_far) -> size``; the batch closes when the size
-            reaches ``batch_size``.
-        order: ``"bucket"``, ``"sorted"``, ``"shuffled"`` or ``"sequential"``.
+        size_fn: legacy ``batch_size_fn(index, count, size_so_far) -> size`` (see :func:`batch`); bucket pools
+            are then cut by it too, at ``batch_size * pool_factor``, as legacy ``pool`` did.
+        order: ``"bucket"``, ``"pooled"``, ``"sorted"``, ``"shuffled"`` or ``"sequential"``.
         rng: random source for shuffling (``None``: a fresh unseeded one).
         pool_factor: a bucket pool holds this many batches' worth of examples.
 
@@ -53,85 +170,94 @@ def make_batches(
         A list of batches, each a list of example indices; every index appears exactly once.
     """
     if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
-    if batch_size is None and max_tokens is None:
-        raise ValueError("give batch_size, max_tokens, or both")
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise ArgumentError(f"order must be one of {ORDERS}, not {order!r}")
+    _check_limits(batch_size, max_tokens, size_fn)
     rng = rng or random.Random()
-    n = len(sort_keys)
     if token_counts is None and max_tokens is not None:
         token_counts = sort_keys
-    indices = list(range(n))
+    indices = list(range(len(sort_keys)))
 
     def cut(ordered):
-        return _cut(ordered, batch_size, token_counts, max_tokens, size_fn)
+        return cut_batches(ordered, batch_size, token_counts=token_counts, max_tokens=max_tokens, size_fn=size_fn)
 
     if order == "sequential":
         return cut(indices)
     if order == "sorted":
         return cut(sorted(indices, key=sort_keys.__getitem__))
-    rng.shuffle(indices)
+    if order != "pooled":
+        rng.shuffle(indices)
     if order == "shuffled":
         return cut(indices)
-
-    pool_size = _pool_size(batch_size, max_tokens, token_counts, pool_factor)
     batches = []
-    for start in range(0, n, pool_size):
-        pool = sorted(indices[start : start + pool_size], key=sort_keys.__getitem__)
-        batches.extend(cut(pool))
-    rng.shuffle(batches)
+    for chunk in _pools(indices, batch_size, token_counts, max_tokens, size_fn, pool_factor):
+        batches.extend(cut(sorted(chunk, key=sort_keys.__getitem__)))
+    if order == "bucket":
+        rng.shuffle(batches)
     return batches
 
 
-def _pool_size(batch_size, max_tokens, token_counts, pool_factor) -> int:
-    if batch_size is not None:
-        return max(1, batch_size * pool_factor)
-    mean_length = max(1.0, sum(token_counts) / max(1, len(token_counts)))
-    return max(1, int(pool_factor * max_tokens / mean_length))
+def _check_limits(batch_size, max_tokens, size_fn) -> None:
+    if batch_size is None and max_tokens is None:
+        raise ArgumentError("give batch_size, max_tokens, or both")
+    if batch_size is not None and batch_size < 1 and size_fn is None:
+        raise ArgumentError(f"batch_size must be at least 1, got {batch_size}")
+    if size_fn is not None and (max_tokens is not None or batch_size is None):
+        raise ArgumentError("a batch_size_fn needs batch_size (its size limit) and cannot be combined with max_tokens")
 
 
-def _cut(ordered, batch_size, token_counts, max_tokens, size_fn) -> list[list[int]]:
+def _pools(indices, batch_size, token_counts, max_tokens, size_fn, pool_factor) -> list[list[int]]:
     if size_fn is not None:
-        return _cut_by_size_fn(ordered, batch_size, size_fn)
+        return list(batch(indices, batch_size * pool_factor, size_fn))
+    if batch_size is not None:
+        size = max(1, batch_size * pool_factor)
+    else:
+        mean_length = max(1.0, sum(token_counts) / max(1, len(token_counts)))
+        size = max(1, int(pool_factor * max_tokens / mean_length))
+    return [indices[start : start + size] for start in range(0, len(indices), size)]
+
+
+def cut_batches(
+    ordered: Sequence[int],
+    batch_size: int | None,
+    *,
+    token_counts: Sequence[int] | None = None,
+    max_tokens: int | None = None,
+    size_fn: Callable | None = None,
+) -> list[list[int]]:
+    """Cut indices, in the given order, into consecutive batches.
+
+    Args:
+        ordered: example indices in batch order.
+        batch_size: most examples per batch (``None``: only ``max_tokens`` limits); with ``size_fn`` the size
+            at which a batch is full.
+        token_counts: padded length per example index (needed with ``max_tokens``).
+        max_tokens: most padded tokens per batch (``len(batch) × longest``).
+        size_fn: legacy ``batch_size_fn(index, count, size_so_far)`` (see :func:`batch`).
+    """
+    if size_fn is not None:
+        return list(batch(ordered, batch_size, size_fn))
     if max_tokens is None:
-        return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
-    batches, batch, longest = [], [], 0
+        return [list(ordered[i : i + batch_size]) for i in range(0, len(ordered), batch_size)]
+    batches, current, longest = [], [], 0
     count_limit = batch_size or math.inf
     for index in ordered:
         length = token_counts[index]
         new_longest = max(longest, length)
-        if batch and ((len(batch) + 1) * new_longest > max_tokens or len(batch) >= count_limit):
-            batches.append(batch)
-            batch, new_longest = [], length
-        batch.append(index)
+        if current and ((len(current) + 1) * new_longest > max_tokens or len(current) >= count_limit):
+            batches.append(current)
+            current, new_longest = [], length
+        current.append(index)
         longest = new_longest
-    if batch:
-        batches.append(batch)
+    if current:
+        batches.append(current)
     return batches
-
-
-def _cut_by_size_fn(ordered, batch_size, size_fn) -> list[list[int]]:
-    """Legacy torchtext ``batch()`` with a ``batch_size_fn``."""
-    batches, batch, size_so_far = [], [], 0
-    for index in ordered:
-        batch.append(index)
-        size_so_far = size_fn(index, len(batch), size_so_far)
-        if size_so_far == batch_size:
-            batches.append(batch)
-            batch, size_so_far = [], 0
-        elif size_so_far > batch_size:
-            batches.append(batch[:-1])
-            batch, size_so_far = batch[-1:], size_fn(index, 1, 0)
-    if batch:
-        batches.append(batch)
-    return [b for b in batches if b]
 
 
 class BucketBatchSampler(torch.utils.data.Sampler):
     """A ``DataLoader`` batch sampler that buckets by length (see :func:`make_batches`).
 
-    Use with ``DataLoader(dataset, batch_sampler=sampler, collate_fn=FieldCollator(fields))``; call
+    Use with ``DataLoader(dataset, batch_sampler=sampler, collate_fn=FieldCollator(fields))``
+    (:class:`textcls.data.FieldCollator`); call
     :meth:`set_epoch` each epoch for a new order. With ``num_replicas > 1`` each process (DDP rank) gets an
     equal share of the batches (the list is padded by repeating batches from its start).
 
@@ -139,7 +265,8 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         lengths: one length (or comparable key) per example.
         batch_size: most examples per batch.
         max_tokens: most padded tokens per batch.
-        order: ``"bucket"`` (training), ``"sorted"`` (evaluation), ``"shuffled"`` or ``"sequential"``.
+        order: ``"bucket"`` (training), ``"sorted"`` (evaluation), ``"pooled"``, ``"shuffled"`` or
+            ``"sequential"``.
         seed: base seed; the epoch's order is drawn from ``seed + epoch``.
         pool_factor: bucket pool size in batches.
         num_replicas: number of processes sharing the data.
@@ -160,7 +287,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         token_counts: Sequence[int] | None = None,
     ):
         if not 0 <= rank < num_replicas:
-            raise ValueError(f"rank {rank} is not in [0, {num_replicas})")
+            raise ArgumentError(f"rank {rank} is not in [0, {num_replicas}); give 0 <= rank < num_replicas")
         self.lengths = list(lengths)
         self.token_counts = None if token_counts is None else list(token_counts)
         self.batch_size = batch_size
@@ -204,39 +331,11 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         return len(self.batches())
 
 
-class FieldCollator:
-    """``collate_fn`` that turns a list of examples into a :class:`~textcls.data.Batch` using their fields.
-
-    Args:
-        fields: ``{name: field}`` (``dataset.fields``).
-        sort_within_batch: order each batch by ``sort_key``, longest first (what
-            ``pack_padded_sequence(enforce_sorted=True)`` wants).
-        sort_key: key for that ordering (default: length of the first text field).
-    """
-
-    def __init__(self, fields: dict, sort_within_batch: bool = False, sort_key=None):
-        from textcls.data.dataset import text_length_key
-
-        self.fields = dict(fields)
-        self.sort_within_batch = sort_within_batch
-        self.sort_key = sort_key or text_length_key(self.fields)
-        if sort_within_batch and self.sort_key is None:
-            raise ValueError("sort_within_batch needs a sort_key: the fields have no text field")
-
-    def __call__(self, examples):
-        from textcls.data.iterators import Batch
-
-        examples = list(examples)
-        if self.sort_within_batch:
-            examples.sort(key=self.sort_key, reverse=True)
-        return Batch(examples, fields=self.fields)
-
-
 def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:
     """Share of padded cells: ``1 - real tokens / (Σ batch size × longest in batch)``."""
     real = total = 0
-    for batch in batches:
-        batch_lengths = [lengths[i] for i in batch]
+    for indices in batches:
+        batch_lengths = [lengths[i] for i in indices]
         real += sum(batch_lengths)
         total += len(batch_lengths) * max(batch_lengths)
     return 0.0 if total == 0 else 1.0 - real / total

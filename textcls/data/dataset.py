@@ -6,6 +6,7 @@ import contextlib
 import difflib
 import gc
 import logging
+import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ from pathlib import Path
 
 import torch.utils.data
 
-from textcls.data.example import Example
+from textcls.data.example import Example, json_value
 from textcls.data.fields import ColumnGroup, Concat, Field, OneHot, RawField
 from textcls.data.readers import read_table
-from textcls.errors import DataError, TextclsError
+from textcls.errors import ArgumentAssertionError, ArgumentError, DataError, TextclsError
 
 log = logging.getLogger("textcls")
 
@@ -49,65 +50,123 @@ class Dataset(torch.utils.data.Dataset):
         """Build train/validation/test datasets from files in ``path``.
 
         Args:
-            path: directory holding the files (a file name given as an absolute path is used as it is).
-            root: unused; kept for legacy signatures.
+            path: directory holding the files (a file name given as an absolute path is used as it is), or
+                ``None`` to use ``cls.download(root)`` (a built-in dataset's folder).
+            root: where built-in datasets live (``root/<name>/``), used when ``path`` is ``None``.
             train, validation, test: file names, or ``None`` to skip that split.
             **kwargs: passed to the dataset constructor (``format``, ``fields``, ``skip_header``, ...).
 
         Returns:
             A tuple of the datasets that were named, in train, validation, test order.
         """
-        base = Path(path) if path is not None else Path(".")
-        return tuple(cls(base / name, **kwargs) for name in (train, validation, test) if name is not None)
+        if path is None:
+            path = cls.download(root)
+        return tuple(cls(os.path.join(path, name), **kwargs) for name in (train, validation, test) if name is not None)
+
+    @classmethod
+    def download(cls, root, check=None):
+        """Make the files of a built-in dataset ready: those named by its class attributes ``urls`` (URLs, or
+        ``(url, file name)`` tuples), ``name`` (its folder under ``root``) and ``dirname`` (the folder its
+        archives extract to, inside that; ``""`` for none).
+
+        They live in ``root/<name>/``: files already there are used, archives there are extracted there, and
+        only what is missing is downloaded (when the network allows; never with ``TEXTCLS_OFFLINE=1``). Archive
+        members that would land outside that folder are refused, and nothing is left half-written.
+
+        Args:
+            root: the folder holding the datasets (``".data"`` in legacy scripts).
+            check: a folder whose existence means the dataset is ready (legacy); ``None`` checks the files
+                themselves.
+
+        Returns:
+            ``root/<name>/<dirname>`` as a string, as legacy torchtext returned it.
+
+        Raises:
+            DataError: the files are missing and could not be downloaded (one line: which files, from which
+                URL, into which folder), or an archive is corrupt or unsafe.
+        """
+        from textcls.data.download import prepare_dataset
+
+        # not attributes of Dataset itself: a field called "name" must stay reachable as dataset.name
+        if not all(hasattr(cls, attr) for attr in ("urls", "name", "dirname")):
+            raise TextclsError(f"{cls.__name__}.download needs the class attributes urls, name and dirname")
+        folder = os.path.join(root, cls.name)
+        prepare_dataset(cls.urls, folder, cls.dirname, check=check, label=cls.__name__)
+        return os.path.join(folder, cls.dirname)
 
     def split(self, split_ratio=0.7, stratified: bool = False, strata_field: str = "label", random_state=None):
         """Split into train/test or train/valid/test datasets (legacy semantics).
 
+        Each split (each label's share of it, when stratified) has ``round(ratio * n)`` examples; with two
+        ratios the test split takes the rest. The examples are drawn as legacy torchtext drew them
+        (``random.sample`` under ``random_state``), so a given state gives legacy's splits; a stratified split
+        then shuffles each split so its labels are interleaved rather than in blocks.
+
         Args:
-            split_ratio: a float (share of training data; the rest is test), or a list of relative sizes
-                ``[train, test]`` or ``[train, test, valid]``.
+            split_ratio: a float in (0, 1) (share of training data; the rest is test), or a list of 2 or 3
+                relative sizes ``[train, test]`` / ``[train, test, valid]`` (normalised unless they sum to 1).
             stratified: keep each label's share the same in every split.
-            strata_field: the example attribute to stratify on.
-            random_state: an int seed, or a state from ``random.getstate()``; ``None`` uses ``random``.
+            strata_field: the example attribute to stratify on (must be one of ``fields``).
+            random_state: a state from ``random.getstate()`` (legacy), or an int seed; ``None`` uses the current
+                state of the ``random`` module without advancing it, as legacy torchtext did.
 
         Returns:
-            ``(train, test)`` or ``(train, valid, test)``; empty splits are left out, as in legacy torchtext.
+            ``(train, test)`` or ``(train, valid, test)``, plain :class:`Dataset` objects with this dataset's
+            fields and ``sort_key``; empty splits are left out, as in legacy torchtext.
+
+        Raises:
+            ArgumentAssertionError: (an ``AssertionError``) a float ratio outside (0, 1), or a list of other
+                than 2 or 3 ratios.
+            ArgumentError: (a ``ValueError``) a ratio of another type, negative or all-zero ratios, an unknown
+                ``strata_field`` or a ``random_state`` that is not a state or a seed.
         """
         train_ratio, test_ratio, val_ratio = _check_split_ratio(split_ratio)
-        rnd = random.Random()
-        if isinstance(random_state, int):
-            rnd.seed(random_state)
-        elif random_state is not None:
-            rnd.setstate(random_state)
-        else:
-            rnd.seed(random.random())
-
+        rnd = _shuffler(random_state)
         if not stratified:
             parts = _rationed_split(self.examples, train_ratio, test_ratio, val_ratio, rnd)
         else:
             if strata_field not in self.fields:
-                raise TextclsError(f"invalid strata_field {strata_field!r}; fields are {list(self.fields)}")
-            groups = defaultdict(list)
-            for example in self.examples:
-                value = getattr(example, strata_field)
-                groups[tuple(value) if isinstance(value, list) else value].append(example)
+                raise ArgumentError(
+                    f"invalid field name for strata_field {strata_field!r}; use one of {', '.join(self.fields)}"
+                )
             parts = ([], [], [])
-            for key in sorted(groups, key=str):
-                for part, chunk in zip(parts, _rationed_split(groups[key], train_ratio, test_ratio, val_ratio, rnd)):
+            for group in _stratify(self.examples, strata_field):
+                for part, chunk in zip(parts, _rationed_split(group, train_ratio, test_ratio, val_ratio, rnd)):
                     part.extend(chunk)
             for part in parts:
                 rnd.shuffle(part)
         train, test, valid = parts
-        splits = (train, valid, test) if val_ratio else (train, test)
-        return tuple(Dataset(part, self.fields) for part in splits if part)
+        splits = tuple(Dataset(part, self.fields) for part in (train, valid, test) if part)
+        if self.sort_key:
+            for subset in splits:
+                subset.sort_key = self.sort_key
+        return splits
 
     def column(self, name: str) -> list:
         """All values of one attribute, as a list."""
         return [getattr(example, name) for example in self.examples]
 
     def filter_examples(self, field_names):
-        """Drop examples whose given sequential attributes are empty."""
-        self.examples = [ex for ex in self.examples if all(len(getattr(ex, name)) > 0 for name in field_names)]
+        """Remove out-of-vocabulary words from the given attributes of every example (legacy torchtext).
+
+        Examples are kept (an attribute may become empty); each listed attribute keeps only the tokens in its
+        field's vocabulary (``field.vocab.stoi``) as it is now.
+
+        Args:
+            field_names: names of sequential fields whose vocabularies are built.
+
+        Raises:
+            ArgumentError: a name that is not a field of this dataset, or a field without a vocabulary.
+        """
+        for name in field_names:
+            if name not in self.fields:
+                raise ArgumentError(f"{name!r} is not a field of this dataset; fields are: {', '.join(self.fields)}")
+            vocab = getattr(self.fields[name], "vocab", None)
+            if vocab is None:
+                raise ArgumentError(f"field {name!r} has no vocabulary; call build_vocab on it first")
+            known = set(vocab.stoi)
+            for example in self.examples:
+                setattr(example, name, [token for token in getattr(example, name) if token in known])
 
     def __getitem__(self, i):
         return self.examples[i]
@@ -141,23 +200,66 @@ def _flatten_fields(fields):
             yield name, field
 
 
-def _check_split_ratio(split_ratio):
+def _check_split_ratio(split_ratio) -> tuple:
+    """``(train, test, valid)`` ratios from a ``split_ratio`` argument, checked as legacy torchtext checked it."""
     if isinstance(split_ratio, float):
         if not 0.0 < split_ratio < 1.0:
-            raise TextclsError(f"split_ratio must be between 0 and 1, got {split_ratio}")
+            raise ArgumentAssertionError(f"split ratio {split_ratio} not between 0 and 1; pass e.g. 0.7")
         return split_ratio, 1.0 - split_ratio, 0.0
+    if not isinstance(split_ratio, (list, tuple)):
+        raise ArgumentError(
+            f"split ratio must be a float or a list, got {type(split_ratio).__name__}; pass e.g. 0.7 or [0.7, 0.3]"
+        )
     ratios = list(split_ratio)
-    if len(ratios) not in (2, 3) or any(r < 0 for r in ratios) or sum(ratios) <= 0:
-        raise TextclsError(f"split_ratio must be a float or 2-3 non-negative numbers, got {split_ratio}")
-    total = float(sum(ratios))
-    ratios = [r / total for r in ratios] + [0.0] * (3 - len(ratios))
-    return tuple(ratios)
+    if len(ratios) not in (2, 3):
+        raise ArgumentAssertionError(
+            f"length of split ratio list should be 2 or 3, got {split_ratio}; pass [train, test] or "
+            "[train, test, valid]"
+        )
+    if not all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in ratios):
+        raise ArgumentError(f"split ratios must be numbers, got {split_ratio}")
+    if any(r < 0 for r in ratios) or sum(ratios) <= 0:
+        raise ArgumentError(f"split ratios must be non-negative and not all zero, got {split_ratio}")
+    total = sum(ratios)
+    if total != 1.0:
+        ratios = [float(r) / total for r in ratios]
+    return tuple(ratios + [0.0] * (3 - len(ratios)))
 
 
-def _rationed_split(examples, train_ratio, test_ratio, val_ratio, rnd):
+def _shuffler(random_state) -> random.Random:
+    """A private generator in the given state (legacy ``RandomShuffler``); the global ``random`` is untouched."""
+    rnd = random.Random()
+    if random_state is None:
+        rnd.setstate(random.getstate())
+    elif isinstance(random_state, int) and not isinstance(random_state, bool):
+        rnd.seed(random_state)
+    else:
+        try:
+            rnd.setstate(random_state)
+        except (TypeError, ValueError):
+            kind = type(random_state).__name__
+            message = f"random_state must be a state from random.getstate() or an int seed, got {kind}"
+            raise ArgumentError(message) from None
+    return rnd
+
+
+def _stratify(examples, strata_field: str) -> list[list]:
+    """The examples grouped by the value of ``strata_field`` (lists compared as tuples), in a fixed order."""
+    groups = defaultdict(list)
+    for example in examples:
+        value = getattr(example, strata_field)
+        groups[tuple(value) if isinstance(value, list) else value].append(example)
+    try:
+        keys = sorted(groups)
+    except TypeError:  # values of mixed types
+        keys = sorted(groups, key=repr)
+    return [groups[key] for key in keys]
+
+
+def _rationed_split(examples, train_ratio, test_ratio, val_ratio, rnd: random.Random):
+    """``(train, test, valid)`` lists: a random permutation cut at ``round(ratio * n)`` (legacy torchtext)."""
     n = len(examples)
-    order = list(range(n))
-    rnd.shuffle(order)
+    order = rnd.sample(range(n), n)
     train_len = int(round(train_ratio * n))
     test_len = n - train_len if not val_ratio else int(round(test_ratio * n))
     cuts = (order[:train_len], order[train_len : train_len + test_len], order[train_len + test_len :])
@@ -182,15 +284,20 @@ class TabularDataset(Dataset):
         path: the file.
         format: ``"csv"``, ``"tsv"``, ``"json"`` (JSON lines, or one array) or ``"jsonl"``; ``None`` picks by
             extension.
-        fields: a list of ``(name, field)`` (or ``None`` to skip a column) by position, or a dict
-            ``{column: (name, field)}`` by header name / JSON key. A tuple of column names as a dict key, or an
+        fields: a list of ``(name, field)`` by position (``(name, None)`` or ``None`` skips a column; a list
+            shorter than the rows reads their first columns, as legacy torchtext did), or a dict
+            ``{column: (name, field)}`` by header name / JSON key (a dotted JSON key such as ``"user.name"`` or
+            ``"items.name"`` reaches into nested objects and lists). A tuple of column names as a dict key, or an
             :class:`OneHot` as the field of a list entry, reads one-hot indicator columns as one label; for a text
-            field, a tuple key (or a :class:`Concat`) joins several text columns into one text.
+            field, a tuple key (or a :class:`Concat`) joins several text columns into one text. ``(name, None)``
+            entries stay in ``dataset.fields`` as ``name: None``.
         column_names: names for the columns of a header-less csv/tsv file, so ``fields`` can be a dict.
         skip_header: the first csv/tsv line is a header (implied when ``fields`` is a dict).
-        csv_reader_params: extra ``csv.reader`` arguments.
-        extra_fields: rows with more fields than columns: ``"error"`` (default), ``"merge"`` (join the overflow
-            back into the text column with ``merge_sep``) or ``"skip"``.
+        csv_reader_params: extra ``csv.reader`` arguments (``delimiter``, ``quotechar``, ...); csv and tsv honour
+            double quotes as legacy torchtext did, ``{"quoting": csv.QUOTE_NONE}`` reads them as plain characters.
+        extra_fields: rows with more fields than the file has columns (its header's, without empty padding
+            columns; without a header, its usual row length): ``"error"`` (default), ``"merge"`` (join the
+            overflow back into the first text column with ``merge_sep``) or ``"skip"``.
         merge_sep: separator used when merging overflow fields (``","``).
         bad_rows: rows with too few fields, an empty text or a missing label: ``"error"`` or ``"skip"``.
         encoding: file encoding (``"utf-8"``).
@@ -218,18 +325,18 @@ class TabularDataset(Dataset):
             raise TextclsError("TabularDataset needs fields: a list of (name, Field) or a dict by column name")
         if kwargs:
             raise TextclsError(f"unexpected TabularDataset argument(s): {', '.join(kwargs)}")
-        self.path = Path(path)
+        self.path = Path(path).expanduser()  # legacy expanded "~"
         by_name = isinstance(fields, dict)
         positional = None if by_name else _plan_columns(fields, header=None)
         merge_column = _text_column(fields)
-        width = None if by_name else _list_width(fields)
+        width = None
         if column_names is not None:
             column_names = [str(name).strip() for name in column_names]
             width = len(column_names)
             if isinstance(merge_column, str):
                 merge_column = column_names.index(merge_column) if merge_column in column_names else None
         table = read_table(
-            path,
+            self.path,
             format,
             has_header=skip_header or (by_name and column_names is None),
             width=width,
@@ -240,6 +347,7 @@ class TabularDataset(Dataset):
             encoding=encoding,
             encoding_errors=encoding_errors,
             csv_reader_params=csv_reader_params,
+            used_columns=None if by_name else _list_width(fields),
         )
         if table.format in ("json", "jsonl") and not by_name:
             raise TextclsError("json/jsonl files need fields as a dict {key: (name, Field)}")
@@ -247,7 +355,7 @@ class TabularDataset(Dataset):
             table.header = column_names
         columns = positional or _plan_columns(fields, header=table.header, path=self.path)
         examples = self._build_examples(table, columns, bad_rows)
-        super().__init__(examples, [(column.name, column.field) for column in columns], filter_pred)
+        super().__init__(examples, list(_named_fields(fields)), filter_pred)
 
     def _build_examples(self, table, columns, bad_rows):
         checks = [(column, _is_text(column.field), column.field.is_target) for column in columns]
@@ -260,8 +368,7 @@ class TabularDataset(Dataset):
                     try:
                         raw = _raw_value(row.values, column)
                     except KeyError as exc:
-                        message = f"key {exc.args[0]!r} missing from this JSON object"
-                        raise DataError(message, table.path, row.line) from None
+                        raise DataError(_missing_key_message(exc), table.path, row.line) from None
                     except ValueError as exc:  # a one-hot group that is not one-hot
                         problem = ("bad one-hot label", str(exc))
                         break
@@ -301,9 +408,21 @@ def paused_gc():
 
 
 def _raw_value(values, column: _Column):
+    if isinstance(values, list):  # csv/tsv: keys are positions
+        if column.group is not None:
+            return column.group.decode([values[key] for key in column.keys])
+        return values[column.keys[0]]
     if column.group is not None:
-        return column.group.decode([values[key] for key in column.keys])
-    return values[column.keys[0]]
+        return column.group.decode([json_value(values, key) for key in column.keys])
+    return json_value(values, column.keys[0])
+
+
+def _missing_key_message(error: KeyError) -> str:
+    key, part, parent = (error.args + (None, None))[:3]
+    where = ""
+    if part is not None and part != key:
+        where = f" (no {part!r} under {parent!r})" if parent else f" (no {part!r} at the top level)"
+    return f"key {key!r} missing from this JSON object{where}; check the key in fields"
 
 
 def _column_label(column: _Column, table) -> str:
@@ -376,6 +495,19 @@ def _plan_columns(fields, header, path=None) -> list[_Column]:
                 group = Concat(sub_field, names) if _is_text(sub_field) else OneHot(sub_field, names)
             columns.append(_Column(sub_name, sub_field, keys, group))
     return columns
+
+
+def _named_fields(fields):
+    """The dataset's ``(name, field)`` pairs in the order of the user's spec; ``(name, None)`` entries stay, as in
+    legacy torchtext (such an attribute is never read nor batched)."""
+    targets = fields.values() if isinstance(fields, dict) else fields
+    for target in targets:
+        if target is None:
+            continue
+        if isinstance(target, list):  # several (name, field) pairs reading one JSON key / column
+            yield from (pair for pair in target if pair is not None)
+        else:
+            yield target
 
 
 def _pairs(name, field):

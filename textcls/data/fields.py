@@ -2,10 +2,16 @@
 
 A field does three jobs, each a method: ``preprocess`` (str → tokens, at load time), ``pad`` (a batch of token
 lists → equal lengths) and ``numericalize`` (→ tensor). ``build_vocab`` counts tokens from datasets.
+
+Fields compare equal when their attributes are equal and pickle with the standard :mod:`pickle` (named
+tokenizers by name, the dtype by its name), as legacy torchtext fields did; a field whose tokenizer or
+pre/post-processing is a lambda or a local function cannot be pickled (:class:`FieldPicklingError`).
 """
 
 from __future__ import annotations
 
+import pickle
+import types
 from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import chain
@@ -13,25 +19,130 @@ from itertools import chain
 import numpy as np
 import torch
 
-from textcls.errors import TextclsError
+from textcls.errors import ArgumentError, TextclsError
 from textcls.tokenizers import Tokenizer, get_tokenizer
 from textcls.vocab import Vocab
 
 
+class FieldPicklingError(TextclsError, pickle.PicklingError):
+    """A field (or pipeline) holds a callable that :mod:`pickle` cannot store (a lambda or a local function)."""
+
+
+def _unpicklable_name(value) -> str | None:
+    """The qualified name of ``value`` (or of a function inside a :class:`Pipeline`) when pickle cannot store it
+    by reference: lambdas and functions defined inside another function."""
+    if isinstance(value, Pipeline):
+        names = (_unpicklable_name(pipe.convert_token) for pipe in value.pipes)
+        return next((name for name in names if name is not None), None)
+    if isinstance(value, types.FunctionType) and ("<lambda>" in value.__qualname__ or "<locals>" in value.__qualname__):
+        return value.__qualname__
+    return None
+
+
+def _refuse_unpicklable(owner, attributes: Iterable[str]) -> None:
+    for attribute in attributes:
+        name = _unpicklable_name(getattr(owner, attribute, None))
+        if name is not None:
+            raise FieldPicklingError(
+                f"cannot pickle this {type(owner).__name__}: its {attribute} is {name!r}, a lambda or local "
+                "function; use a module-level function (or a tokenizer name such as tokenize='basic_english')"
+            )
+
+
 class Pipeline:
-    """Legacy ``data.Pipeline``: applies ``convert_token`` to a value, or to each item of a list."""
+    """Legacy ``data.Pipeline``: applies ``convert_token`` to a value, or to each item of a list.
+
+    Pipelines compose: ``Pipeline(f).add_before(g)`` applies ``g`` then ``f``; ``add_after`` appends. Each step
+    maps a list element-wise, and extra positional arguments of a call go to every step.
+
+    Args:
+        convert_token: the function applied to the value (or to each list item); ``None``: the identity.
+
+    Raises:
+        ArgumentError: when ``convert_token`` is neither ``None`` nor callable.
+    """
 
     def __init__(self, convert_token: Callable | None = None):
-        self.convert_token = convert_token if convert_token is not None else (lambda x, *args: x)
+        if convert_token is None:
+            self.convert_token = Pipeline.identity  # a static method, not a lambda, so pipelines pickle
+        elif callable(convert_token):
+            self.convert_token = convert_token
+        else:
+            raise ArgumentError(
+                f"Pipeline convert_token {convert_token!r} is not None or callable; pass a function such as str.lower"
+            )
+        self.pipes = [self]
 
     def __call__(self, x, *args):
+        """Apply every step of this pipeline, in order, to ``x`` (extra ``args`` go to each step)."""
+        for pipe in self.pipes:
+            x = pipe.call(x, *args)
+        return x
+
+    def call(self, x, *args):
+        """Apply only this pipeline's own ``convert_token`` to ``x`` (element-wise when ``x`` is a list).
+
+        Args:
+            x: the value, or a list of values.
+            *args: passed to ``convert_token`` after the value.
+        """
         if isinstance(x, list):
             return [self.convert_token(token, *args) for token in x]
         return self.convert_token(x, *args)
 
+    def add_before(self, pipeline) -> Pipeline:
+        """Run ``pipeline`` (a :class:`Pipeline` or a callable) before this one's steps; returns ``self``.
+
+        Args:
+            pipeline: the pipeline or callable to run first.
+        """
+        if not isinstance(pipeline, Pipeline):
+            pipeline = Pipeline(pipeline)
+        self.pipes = pipeline.pipes[:] + self.pipes[:]
+        return self
+
+    def add_after(self, pipeline) -> Pipeline:
+        """Run ``pipeline`` (a :class:`Pipeline` or a callable) after this one's steps; returns ``self``.
+
+        Args:
+            pipeline: the pipeline or callable to run last.
+        """
+        if not isinstance(pipeline, Pipeline):
+            pipeline = Pipeline(pipeline)
+        self.pipes = self.pipes[:] + pipeline.pipes[:]
+        return self
+
+    @staticmethod
+    def identity(x):
+        """Return ``x`` unchanged (the default step; a named function so that pipelines pickle)."""
+        return x
+
+    def _steps(self) -> list:
+        return [pipe.convert_token for pipe in self.pipes]
+
+    def __getstate__(self):
+        _refuse_unpicklable(self, ["convert_token"])
+        return self.__dict__
+
+    def __eq__(self, other):
+        # steps, not `pipes`: a pipeline is one of its own pipes, so comparing those would recurse
+        if not isinstance(other, Pipeline):
+            return NotImplemented
+        return self._steps() == other._steps()
+
+    def __hash__(self):
+        return len(self.pipes)
+
+    def __repr__(self):
+        steps = ", ".join(getattr(step, "__qualname__", repr(step)) for step in self._steps())
+        return f"Pipeline({steps})"
+
 
 class RawField:
     """A field with no vocabulary and no tensor: values pass through ``preprocessing``/``postprocessing``.
+
+    Fields compare equal when all their attributes are equal (legacy ``Field.__eq__``); their hash is a
+    constant, as in legacy torchtext, because their attributes change (``build_vocab``).
 
     Args:
         preprocessing: callable applied to each value when the example is built.
@@ -39,22 +150,66 @@ class RawField:
         is_target: whether the field is a prediction target (goes to ``Batch.target_fields``).
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("textcls."):  # a user's subclass must not shadow a textcls class by name
+            _FIELD_CLASSES[cls.__name__] = cls
+
     def __init__(self, preprocessing=None, postprocessing=None, is_target: bool = False):
         self.preprocessing = preprocessing
         self.postprocessing = postprocessing
         self.is_target = is_target
 
     def preprocess(self, x):
+        """Apply ``preprocessing`` (if any) to one value."""
         return self.preprocessing(x) if self.preprocessing is not None else x
 
     def process(self, batch, *args, **kwargs):
+        """Apply ``postprocessing`` (if any) to the list of values of a batch."""
         return self.postprocessing(batch) if self.postprocessing is not None else batch
+
+    def __getstate__(self):
+        _refuse_unpicklable(self, ["preprocessing", "postprocessing"])
+        return dict(self.__dict__)
+
+    def __eq__(self, other):
+        if not isinstance(other, RawField):
+            return False
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self):
+        # legacy returns a constant: the attributes a field is compared by change after construction
+        return 42
 
 
 _PYTHON_TYPE = {
     torch.float16: float, torch.bfloat16: float, torch.float32: float, torch.float64: float,
     torch.uint8: int, torch.int8: int, torch.int16: int, torch.int32: int, torch.int64: int, torch.bool: bool,
 }  # fmt: skip
+
+# Field classes that Field.from_config may rebuild, by class name (filled by RawField subclasses in textcls).
+_FIELD_CLASSES: dict[str, type] = {}
+
+
+def _field_class(name: str) -> type | None:
+    if name not in _FIELD_CLASSES:
+        import textcls.data.nested  # noqa: F401  (NestedField registers itself when its module is imported)
+    return _FIELD_CLASSES.get(name)
+
+
+def _pad_rows(rows, max_len: int, head: list, tail: list, pad, pad_first: bool, truncate_first: bool):
+    """Cut each row to ``max_len`` items, wrap it in ``head``/``tail`` and pad it with ``pad`` to one width.
+
+    Returns ``(padded, lengths)``; a length counts head and tail items but not padding.
+    """
+    padded, lengths = [], []
+    for x in rows:
+        body = list(x[-max_len:] if truncate_first else x[:max_len]) if max_len > 0 else []
+        padding = [pad] * max(0, max_len - len(x))
+        sequence = head + body + tail
+        padded.append(padding + sequence if pad_first else sequence + padding)
+        lengths.append(len(sequence))
+    return padded, lengths
 
 
 class Field(RawField):
@@ -81,9 +236,16 @@ class Field(RawField):
         truncate_first: with ``fix_length``, cut tokens from the start instead of the end.
         stop_words: tokens to drop after tokenizing (and lower-casing).
         is_target: whether the field is a prediction target.
+
+    Raises:
+        ArgumentError: when ``stop_words`` cannot be made into a set.
     """
 
     vocab_cls = Vocab
+    # legacy names: the Python number type each dtype converts strings with when use_vocab=False, and the
+    # attributes __getstate__ stores in another form
+    dtypes = _PYTHON_TYPE
+    ignore = ["dtype", "tokenize"]
 
     def __init__(
         self,
@@ -123,11 +285,38 @@ class Field(RawField):
         self.pad_token = pad_token if sequential else None
         self.pad_first = pad_first
         self.truncate_first = truncate_first
-        self.stop_words = None if stop_words is None else set(stop_words)
+        try:
+            self.stop_words = None if stop_words is None else set(stop_words)
+        except TypeError:
+            raise ArgumentError(
+                f"stop_words must be convertible to a set, got {type(stop_words).__name__}; pass a list of tokens"
+            ) from None
+
+    # --- pickling (legacy __getstate__/__setstate__: the dtype travels by name) ----------------------
+    def __getstate__(self):
+        _refuse_unpicklable(self, ["tokenize", "preprocessing", "postprocessing"])
+        state = {key: value for key, value in self.__dict__.items() if key not in self.ignore}
+        state["dtype"] = str(self.dtype).split(".")[-1]  # "int64": plain data, not a torch object
+        state["tokenize"] = self.tokenize  # a named Tokenizer pickles as (name, language, options)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        try:
+            state["dtype"] = _dtype_from_name(state["dtype"])
+        except TypeError as exc:
+            raise pickle.UnpicklingError(f"pickled {type(self).__name__} is damaged: {exc}") from None
+        if state.get("tokenize") is None:  # legacy pickles drop tokenizers they cannot store (spaCy)
+            state["tokenize"] = get_tokenizer(*state["tokenizer_args"])
+        self.__dict__.update(state)
 
     # --- preprocess ----------------------------------------------------------------------------------
     def preprocess(self, x):
-        """Tokenize (sequential fields), lower-case, drop stop words, then apply ``preprocessing``."""
+        """Tokenize (sequential fields), lower-case, drop stop words, then apply ``preprocessing``.
+
+        Args:
+            x: one raw value (a string, or an already tokenized list).
+        """
         if self.sequential and isinstance(x, str):
             x = self.tokenize(x.rstrip("\n"))
         if self.lower:
@@ -140,10 +329,29 @@ class Field(RawField):
 
     # --- batch → tensor ------------------------------------------------------------------------------
     def process(self, batch, device=None):
-        """Pad a list of preprocessed values and turn it into a tensor (plus lengths when asked)."""
-        if self.sequential and self.use_vocab and self.postprocessing is None and self.pad_token is not None:
+        """Pad a list of preprocessed values and turn it into a tensor (plus lengths when asked).
+
+        Args:
+            batch: the preprocessed values of a batch.
+            device: target device (``None``: CPU).
+        """
+        if self._has_fast_path():
             return self._pad_and_numericalize(list(batch), device)
         return self.numericalize(self.pad(batch), device=device)
+
+    def _has_fast_path(self) -> bool:
+        """Whether ``process`` may skip ``pad`` + ``numericalize``: a vocabulary field that does not override them
+        (a subclass's ``pad`` or ``numericalize``, e.g. :class:`NestedField`'s, must run)."""
+        kind = type(self)
+        return (
+            self.sequential
+            and self.use_vocab
+            and self.postprocessing is None
+            and self.pad_token is not None
+            and kind.pad is Field.pad
+            and kind.numericalize is Field.numericalize
+            and kind._to_tensor is Field._to_tensor
+        )
 
     def _pad_and_numericalize(self, batch, device=None):
         """``numericalize(pad(batch))`` in one pass: ids go straight into a numpy array pre-filled with the pad id,
@@ -184,8 +392,12 @@ class Field(RawField):
     def pad(self, minibatch):
         """Pad token lists to the longest (or ``fix_length``), adding init/eos tokens.
 
-        Returns the padded lists, or ``(padded, lengths)`` when ``include_lengths`` is set; lengths count
-        init/eos tokens but not padding. Non-sequential fields pass through unchanged.
+        Args:
+            minibatch: the preprocessed values of a batch.
+
+        Returns:
+            The padded lists, or ``(padded, lengths)`` when ``include_lengths`` is set; lengths count init/eos
+            tokens but not padding. Non-sequential fields pass through unchanged.
         """
         minibatch = list(minibatch)
         if not self.sequential:
@@ -196,14 +408,7 @@ class Field(RawField):
             max_len = self.fix_length + (self.init_token, self.eos_token).count(None) - 2
         head = [] if self.init_token is None else [self.init_token]
         tail = [] if self.eos_token is None else [self.eos_token]
-        pad = self.pad_token
-        padded, lengths = [], []
-        for x in minibatch:
-            body = list(x[-max_len:] if self.truncate_first else x[:max_len]) if max_len > 0 else []
-            padding = [pad] * max(0, max_len - len(x))
-            sequence = head + body + tail
-            padded.append(padding + sequence if self.pad_first else sequence + padding)
-            lengths.append(len(sequence))
+        padded, lengths = _pad_rows(minibatch, max_len, head, tail, self.pad_token, self.pad_first, self.truncate_first)
         if self.include_lengths:
             return padded, lengths
         return padded
@@ -214,13 +419,26 @@ class Field(RawField):
         Args:
             arr: padded lists (or ``(padded, lengths)`` when ``include_lengths``).
             device: target device (``None``: CPU).
+
+        Raises:
+            ArgumentError: when ``include_lengths`` is set and ``arr`` is not a ``(data, lengths)`` tuple, or
+                ``use_vocab=False`` with a dtype that has no Python number type.
         """
         if self.include_lengths and not isinstance(arr, tuple):
-            raise ValueError("Field has include_lengths=True, so numericalize needs a (data, lengths) tuple")
+            raise ArgumentError(
+                "Field has include_lengths=True, so numericalize needs a (data, lengths) tuple, as pad returns"
+            )
         lengths = None
         if isinstance(arr, tuple):
             arr, lengths = arr
             lengths = torch.tensor(lengths, dtype=self.dtype, device=device)
+        var = self._to_tensor(arr, device)
+        if self.include_lengths:
+            return var, lengths
+        return var
+
+    def _to_tensor(self, arr, device=None) -> torch.Tensor:
+        """Numericalize padded values (no lengths): ids through the vocabulary, ``postprocessing``, tensor."""
         if self.use_vocab:
             if not hasattr(self, "vocab"):
                 raise TextclsError("the field has no vocabulary yet; call field.build_vocab(train_data) first")
@@ -235,9 +453,12 @@ class Field(RawField):
             if self.postprocessing is not None:
                 arr = self.postprocessing(arr, self.vocab)
         else:
-            if self.dtype not in _PYTHON_TYPE:
-                raise ValueError(f"specified Field dtype {self.dtype} can not be used with use_vocab=False")
-            convert = _PYTHON_TYPE[self.dtype]
+            if self.dtype not in self.dtypes:
+                raise ArgumentError(
+                    f"Field dtype {self.dtype} cannot be used with use_vocab=False (no Python number type for it); "
+                    "use a float, int or bool dtype"
+                )
+            convert = self.dtypes[self.dtype]
             if not self.sequential:
                 arr = [_to_number(x, convert) for x in arr]
             if self.postprocessing is not None:
@@ -247,8 +468,6 @@ class Field(RawField):
             var = var.t_()
         if self.sequential:
             var = var.contiguous()
-        if self.include_lengths:
-            return var, lengths
         return var
 
     # --- vocabulary ----------------------------------------------------------------------------------
@@ -259,18 +478,15 @@ class Field(RawField):
             *args: :class:`~textcls.data.Dataset` objects or plain iterables of preprocessed values.
             **kwargs: passed to :class:`Vocab` (``max_size``, ``min_freq``, ``specials``, ``vectors``,
                 ``unk_init``, ``vectors_cache``, ``specials_first``).
+
+        Returns:
+            The new vocabulary (also set as ``self.vocab``).
         """
-        from textcls.data.dataset import Dataset, paused_gc
+        from textcls.data.dataset import paused_gc
 
         counter = Counter()
-        sources = []
-        for arg in args:
-            if isinstance(arg, Dataset):
-                sources += [arg.column(name) for name, field in arg.fields.items() if field is self]
-            else:
-                sources.append(arg)
         with paused_gc():
-            for data in sources:
+            for data in self._vocab_sources(args):
                 if self.sequential:
                     counter.update(chain.from_iterable(data))
                 else:
@@ -281,9 +497,22 @@ class Field(RawField):
                         counter.update(chain.from_iterable(values))
         specials = [self.unk_token, self.pad_token, self.init_token, self.eos_token] + list(kwargs.pop("specials", []))
         specials = list(dict.fromkeys(tok for tok in specials if tok is not None))
-        kwargs.setdefault("unk_token", self.unk_token)
+        if isinstance(self.vocab_cls, type) and issubclass(self.vocab_cls, Vocab):
+            kwargs.setdefault("unk_token", self.unk_token)  # a legacy-signature vocab_cls has no unk_token
         self.vocab = self.vocab_cls(counter, specials=specials, **kwargs)
         return self.vocab
+
+    def _vocab_sources(self, args) -> list:
+        """The columns of ``args`` to count: every column of a Dataset read by this field, or the iterable."""
+        from textcls.data.dataset import Dataset
+
+        sources = []
+        for arg in args:
+            if isinstance(arg, Dataset):
+                sources += [arg.column(name) for name, field in arg.fields.items() if field is self]
+            else:
+                sources.append(arg)
+        return sources
 
     # --- persistence ---------------------------------------------------------------------------------
     def to_config(self) -> dict:
@@ -312,13 +541,40 @@ class Field(RawField):
 
     @classmethod
     def from_config(cls, config: dict) -> Field:
-        """Rebuild a field saved with :meth:`to_config` (any Field subclass in this module)."""
+        """Rebuild a field saved with :meth:`to_config` (any textcls Field class, named by ``config["class"]``).
+
+        Args:
+            config: the dict :meth:`to_config` returned (after a JSON round trip).
+
+        Raises:
+            TextclsError: when ``config["class"]`` is not a textcls field class.
+        """
         config = dict(config)
-        kind = _FIELD_CLASSES.get(config.pop("class", "Field"))
+        name = config.pop("class", "Field")
+        kind = _field_class(name)
         if kind is None:
-            raise TextclsError("unknown field class in saved config")
-        config["dtype"] = getattr(torch, config["dtype"])
-        return kind(**config)
+            known = ", ".join(sorted(_FIELD_CLASSES))
+            raise TextclsError(f"unknown field class {name!r} in saved config; expected one of: {known}")
+        try:
+            return kind._from_config(config)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise TextclsError(
+                f"damaged {name} config ({type(exc).__name__}: {exc}); save the field again with to_config()"
+            ) from None
+
+    @classmethod
+    def _from_config(cls, config: dict) -> Field:
+        """Build this class from its :meth:`to_config` keyword arguments (``class`` already removed)."""
+        config["dtype"] = _dtype_from_name(config["dtype"])
+        return cls(**config)
+
+
+def _dtype_from_name(name: str) -> torch.dtype:
+    """``torch.int64`` from ``"int64"`` (how fields store their dtype in configs and pickles)."""
+    dtype = getattr(torch, str(name), None)
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"{name!r} is not a torch dtype")
+    return dtype
 
 
 _BOOL_STRINGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
@@ -384,9 +640,6 @@ class MultiLabelField(Field):
 
     def to_config(self) -> dict:
         return {**super().to_config(), "separator": self.separator}
-
-
-_FIELD_CLASSES = {"Field": Field, "LabelField": LabelField, "MultiLabelField": MultiLabelField}
 
 
 class ColumnGroup:

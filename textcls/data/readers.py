@@ -8,24 +8,35 @@ Recoveries (each reported once with a count, through the ``textcls`` logger):
 
 - empty padding columns (an empty header name with only empty values under it, or trailing empty fields past
   the last column) are dropped — always safe;
-- rows with more fields than columns (an unquoted separator inside the text) are an error unless
+- rows with more fields than the file has columns (an unquoted separator inside the text) are an error unless
   ``extra_fields="merge"`` (join the overflow back into one text column) or ``"skip"``;
 - rows with too few fields are an error unless ``bad_rows="skip"``.
+
+The file's width (its number of columns) comes from the header, after dropping empty padding columns, or, without
+a header, from its rows (the most common row length); a caller reading only the first few columns never
+changes it, so merging joins only the true overflow into the text and never a label column.
+
+CSV and TSV both honour double quotes as legacy torchtext's ``csv.reader`` did (a doubled quote inside a quoted
+field is one quote, newlines inside one are kept); ``csv_reader_params={"quoting": csv.QUOTE_NONE}`` reads quotes
+as plain characters.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import json
 import logging
 import os
+import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from textcls.errors import DataError
+from textcls.errors import ArgumentError, DataError
 
 log = logging.getLogger("textcls")
 
@@ -111,6 +122,7 @@ def read_table(
     encoding_errors: str = "strict",
     csv_reader_params: dict | None = None,
     report: bool = True,
+    used_columns: int | None = None,
 ) -> Table:
     """Read a csv/tsv/json/jsonl file (optionally .gz).
 
@@ -118,17 +130,23 @@ def read_table(
         path: the file.
         format: ``csv``, ``tsv``, ``json`` or ``jsonl``; ``None`` picks by extension.
         has_header: the first csv/tsv row is a header.
-        width: number of columns expected per csv/tsv row (``None``: the header's width after dropping empty
-            padding columns, else the width of the first row).
+        width: the file's number of columns, when the caller knows it (``None``: the header's width after
+            dropping empty padding columns, else the rows' most common length, or the first row's if wider when
+            ``used_columns`` is not given; never less than ``used_columns``).
         merge_column: index or header name of the text column that absorbs overflow fields with
             ``extra_fields="merge"``.
-        extra_fields: rows with too many fields: ``"error"``, ``"merge"`` or ``"skip"``.
+        extra_fields: rows with more fields than the file's width: ``"error"``, ``"merge"`` or ``"skip"``.
         merge_sep: separator used to join overflow fields back together when merging.
         bad_rows: rows with too few fields: ``"error"`` or ``"skip"``.
         encoding: text encoding.
         encoding_errors: ``"strict"`` (error naming the line) or ``"replace"``.
-        csv_reader_params: extra keyword arguments for ``csv.reader``.
+        csv_reader_params: extra keyword arguments for ``csv.reader`` (``delimiter``, ``quotechar``,
+            ``quoting=csv.QUOTE_NONE``, ...); they override the format's defaults.
         report: log the recoveries made (a warning per kind, with its count).
+        used_columns: how many leading columns the caller reads by position (a positional field list). Without
+            a header and without ``width``, when the rows are wider, rows need only this many fields and longer
+            rows are read by their first columns (legacy torchtext), unless ``extra_fields`` is ``"merge"`` or
+            ``"skip"``: then rows longer than the file's width are merged or skipped.
     """
     if extra_fields not in EXTRA_FIELD_POLICIES:
         raise DataError(f"extra_fields must be one of {EXTRA_FIELD_POLICIES}, not {extra_fields!r}")
@@ -144,26 +162,24 @@ def read_table(
     if fmt in ("json", "jsonl"):
         return Table(path, fmt, None, list(_json_rows(path, text)))
 
-    params = {"delimiter": "\t" if fmt == "tsv" else ","}
-    if fmt == "tsv":
-        params["quoting"] = csv.QUOTE_NONE
-    params.update(csv_reader_params or {})
-    records = _csv_records(path, text, params)
-    header = None
-    if has_header:
-        try:
-            _, header = next(records)
-        except StopIteration:
-            raise DataError("file is empty", path) from None
-    raw_rows = list(records)
+    params = {"delimiter": "\t" if fmt == "tsv" else ",", **(csv_reader_params or {})}
+    with _unlimited_field_size():
+        records = _csv_records(path, text, params)
+        header = None
+        if has_header:
+            try:
+                _, header = next(records)
+            except StopIteration:
+                raise DataError("file is empty", path) from None
+        raw_rows = list(records)
     if not raw_rows:
         raise DataError("has a header but no data rows" if header is not None else "file is empty", path)
     table = Table(path, fmt, header, [])
-    width = _column_width(table, raw_rows, width)
+    shape = _table_shape(table, raw_rows, width, used_columns)
     if isinstance(merge_column, str):
         header = [name.strip() for name in table.header or []]
         merge_column = header.index(merge_column.strip()) if merge_column.strip() in header else None
-    _fit_rows(table, raw_rows, width, merge_column, extra_fields, merge_sep, bad_rows)
+    _fit_rows(table, raw_rows, shape, merge_column, extra_fields, merge_sep, bad_rows)
     if not table.rows:
         raise DataError("no usable rows left after skipping bad rows", path)
     if report and table.notes:
@@ -171,8 +187,29 @@ def read_table(
     return table
 
 
+@contextlib.contextmanager
+def _unlimited_field_size():
+    """Lift the csv module's 128 KiB field limit while reading (legacy torchtext lifted it for good): long
+    documents are legitimate fields."""
+    previous = csv.field_size_limit()
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            break
+        except OverflowError:  # the C long is narrower than sys.maxsize on some platforms
+            limit //= 10
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _csv_records(path: Path, text: str, params: dict) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text), **params)
+    try:
+        reader = csv.reader(io.StringIO(text), **params)
+    except TypeError as exc:  # an unknown or ill-typed csv_reader_params entry
+        raise ArgumentError(f"bad csv_reader_params {params}: {exc}; see the csv.reader documentation") from None
     start = 1
     try:
         for values in reader:
@@ -183,8 +220,27 @@ def _csv_records(path: Path, text: str, params: dict) -> Iterator[tuple[int, lis
         raise DataError(f"malformed {params['delimiter']!r}-separated row: {exc}", path, start) from None
 
 
-def _column_width(table: Table, raw_rows, width: int | None) -> int:
-    """Drop empty padding columns from the header and return the expected number of fields per row."""
+@dataclass
+class _Shape:
+    """How many fields a row may and must have.
+
+    Attributes:
+        width: the file's number of columns; more (non-empty) fields than this is overflow.
+        min_fields: fewer fields than this is a short row.
+        source: where ``width`` came from, for error messages.
+        long_rows_ok: longer rows are kept as they are unless ``extra_fields`` says otherwise (a header-less
+            file read by a shorter positional list: legacy torchtext read such rows by their first columns).
+    """
+
+    width: int
+    min_fields: int
+    source: str
+    long_rows_ok: bool = False
+
+
+def _table_shape(table: Table, raw_rows, width: int | None, used_columns: int | None) -> _Shape:
+    """Drop empty padding columns from the header and decide the file's width and the least fields per row."""
+    used = used_columns or 0
     header = table.header
     if header is not None:
         last = len(header)
@@ -193,11 +249,27 @@ def _column_width(table: Table, raw_rows, width: int | None) -> int:
         if last < len(header):
             table.notes["empty padding columns dropped from the header"] = len(header) - last
             table.header = header = header[:last]
-        if width is None:
-            width = len(header)
-    if width is None:
-        width = len(_strip_trailing_empty(raw_rows[0][1]))
-    return width
+    if width is not None:
+        width = max(width, used)
+        return _Shape(width, width, "columns")
+    if header is not None:
+        width = max(len(header), used)
+        return _Shape(width, width, "columns")
+    common = _most_common_width(raw_rows)
+    if not used:  # the first row may be a header read as data, or hold the only value of a mostly empty column
+        width = max(common, len(_strip_trailing_empty(raw_rows[0][1])))
+        return _Shape(width, width, "columns, judging by its rows,")
+    if common <= used:
+        return _Shape(used, used, "columns")
+    # a positional list shorter than the rows of a header-less file reads their first columns, as legacy did:
+    # only those must be there, and longer rows are read the same way unless extra_fields asks to merge or skip
+    return _Shape(common, used, "columns, judging by its rows,", long_rows_ok=True)
+
+
+def _most_common_width(raw_rows) -> int:
+    """The most common number of fields per row, trailing empty fields aside (the smaller on a tie)."""
+    counts = Counter(len(_strip_trailing_empty(values)) for _, values in raw_rows)
+    return max(counts, key=lambda n: (counts[n], -n))
 
 
 def _strip_trailing_empty(values: list[str]) -> list[str]:
@@ -207,55 +279,80 @@ def _strip_trailing_empty(values: list[str]) -> list[str]:
     return values[:end]
 
 
-def _fit_rows(table, raw_rows, width, merge_column, extra_fields, merge_sep, bad_rows) -> None:
-    path, notes = table.path, table.notes
-    trimmed = merged = skipped_long = skipped_short = 0
+def _fit_rows(table, raw_rows, shape: _Shape, merge_column, extra_fields, merge_sep, bad_rows) -> None:
+    """Check every row against ``shape``, apply the recoveries asked for, and note what was done."""
+    path, width = table.path, shape.width
+    counts = Counter()
     for line, values in raw_rows:
         if len(values) > width:
             stripped = _strip_trailing_empty(values)
-            if len(stripped) < len(values):
-                trimmed += 1
+            counts["trimmed"] += len(stripped) < len(values)
             values = stripped + [""] * max(0, width - len(stripped))
-        if len(values) > width:
+        if len(values) > width and shape.long_rows_ok and extra_fields == "error":
+            counts["kept_long"] += 1
+        elif len(values) > width:
             if extra_fields == "skip":
-                skipped_long += 1
+                counts["skipped_long"] += 1
                 continue
-            if extra_fields == "merge" and merge_column is not None:
-                extra = len(values) - width
-                values = (
-                    values[:merge_column]
-                    + [merge_sep.join(values[merge_column : merge_column + extra + 1])]
-                    + values[merge_column + extra + 1 :]
-                )
-                merged += 1
-            else:
-                target = "" if merge_column is None else " back into the text column"
-                raise DataError(
-                    f"row has {len(values)} fields but the file has {width} columns (an unquoted separator "
-                    f"inside the text?); pass extra_fields='merge' (CLI: --extra-fields merge) to join the "
-                    f"overflow{target}, or extra_fields='skip' to drop such rows",
-                    path,
-                    line,
-                )
-        elif len(values) < width:
-            if bad_rows == "skip":
-                skipped_short += 1
-                continue
-            raise DataError(
-                f"row has {len(values)} fields but the file has {width} columns; fix the row or pass "
-                "bad_rows='skip' (CLI: --bad-rows skip) to drop such rows",
-                path,
-                line,
+            if extra_fields != "merge" or merge_column is None or merge_column >= width:
+                raise _overflow_error(values, shape, merge_column, path, line)
+            extra = len(values) - width
+            values = (
+                values[:merge_column]
+                + [merge_sep.join(values[merge_column : merge_column + extra + 1])]
+                + values[merge_column + extra + 1 :]
             )
+            counts["merged"] += 1
+        elif len(values) < shape.min_fields:
+            if bad_rows == "skip":
+                counts["skipped_short"] += 1
+                continue
+            raise _short_row_error(values, shape, path, line)
         table.rows.append(Row(line, values))
-    for what, count in (
-        ("rows with trailing empty fields trimmed", trimmed),
-        (f"rows with extra fields merged back into one column with {merge_sep!r}", merged),
-        ("rows with extra fields skipped", skipped_long),
-        ("rows with too few fields skipped", skipped_short),
+    kept_long = (
+        f"rows longer than most ({width} fields) read by their first {shape.min_fields} columns (if a separator "
+        "inside the text made them longer, pass extra_fields='merge')"
+    )
+    for key, what in (
+        ("trimmed", "rows with trailing empty fields trimmed"),
+        ("merged", f"rows with extra fields merged back into one column with {merge_sep!r}"),
+        ("skipped_long", "rows with extra fields skipped"),
+        ("skipped_short", "rows with too few fields skipped"),
+        ("kept_long", kept_long),
     ):
-        if count:
-            notes[what] = count
+        if counts[key]:
+            table.notes[what] = counts[key]
+
+
+def _overflow_error(values, shape: _Shape, merge_column, path, line) -> DataError:
+    target = "" if merge_column is None else " back into the text column"
+    return DataError(
+        f"row has {len(values)} fields but the file has {shape.width} {shape.source} (an unquoted separator "
+        f"inside the text?); pass extra_fields='merge' (CLI: --extra-fields merge) to join the overflow{target}, "
+        f"or extra_fields='skip' to drop such rows{_quote_hint(values)}",
+        path,
+        line,
+    )
+
+
+def _short_row_error(values, shape: _Shape, path, line) -> DataError:
+    expected = "the file has" if shape.min_fields == shape.width else "the fields list reads"
+    return DataError(
+        f"row has {len(values)} fields but {expected} {shape.min_fields} columns; fix the row or pass "
+        f"bad_rows='skip' (CLI: --bad-rows skip) to drop such rows{_quote_hint(values)}",
+        path,
+        line,
+    )
+
+
+def _quote_hint(values) -> str:
+    """A hint for a bad row whose quoted field spans lines: often a stray '"' that opened a quoted field."""
+    if not any("\n" in value for value in values):
+        return ""
+    return (
+        "; a quoted field of this row spans several lines (a stray '\"'? csv_reader_params="
+        "{'quoting': csv.QUOTE_NONE} reads quotes as plain characters)"
+    )
 
 
 def _json_rows(path: Path, text: str) -> Iterator[Row]:

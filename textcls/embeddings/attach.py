@@ -4,12 +4,13 @@ words without a vector, a zero ``<pad>`` row, and the coverage report."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from textcls.errors import TextclsError
+from textcls.errors import ArgumentError
 
 log = logging.getLogger("textcls")
 
@@ -56,10 +57,12 @@ def resolve_unk_init(unk_init) -> Callable[[torch.Tensor, torch.Tensor | None], 
     """Turn ``None | "zeros" | "normal" | "uniform" | callable`` into ``fn(rows, reference) -> rows``.
 
     ``"normal"`` draws N(0, σ²) and ``"uniform"`` U(−√3σ, √3σ), with σ the standard deviation of the vectors
-    that were found (so new rows have the scale of the pretrained ones); a callable is applied to each row, as
-    legacy torchtext did (e.g. ``torch.Tensor.normal_``).
+    that were found (so new rows have the scale of the pretrained ones); a callable is applied to each row, a 1-D
+    tensor, as legacy torchtext did (``torch.Tensor.normal_``, ``torch.nn.init.uniform_``, or any function
+    returning a tensor of the row's size). Initialisers that need a 2-D tensor (``torch.nn.init.xavier_uniform_``)
+    get the row as a ``[1, dim]`` view.
     """
-    if unk_init is None or unk_init == "zeros":
+    if unk_init is None or unk_init == "zeros" or unk_init is torch.Tensor.zero_:
         return lambda rows, reference: rows.zero_()
     if unk_init in ("normal", "uniform"):
 
@@ -71,15 +74,27 @@ def resolve_unk_init(unk_init) -> Callable[[torch.Tensor, torch.Tensor | None], 
             return rows.uniform_(-bound, bound)
 
         return init
-    if callable(unk_init):
+    if callable(unk_init) and not isinstance(unk_init, str):
 
         def per_row(rows, reference):
             for i in range(rows.shape[0]):
-                rows[i] = unk_init(rows[i])
+                _init_row(unk_init, rows[i])
             return rows
 
         return per_row
-    raise TextclsError(f"unk_init must be one of {', '.join(UNK_INITS)} or a callable, not {unk_init!r}")
+    raise ArgumentError(f"unk_init must be one of {', '.join(UNK_INITS)} or a callable, not {unk_init!r}")
+
+
+def _init_row(unk_init, row: torch.Tensor) -> None:
+    """Apply a legacy ``unk_init`` to one row in place (its result, when it returns one, is copied in)."""
+    try:
+        result = unk_init(row)
+    except ValueError:  # e.g. fan-based initialisers refuse 1-D tensors
+        view = row.unsqueeze(0)
+        result = unk_init(view)
+        result = None if result is None else result.reshape(row.shape)
+    if result is not None and result is not row:
+        row.copy_(torch.as_tensor(result, dtype=row.dtype).reshape(row.shape))
 
 
 def fill_vectors(vocab, lookup, dim: int, unk_init=None, lower_fallback: bool = False, pad_token="<pad>"):
@@ -100,6 +115,8 @@ def fill_vectors(vocab, lookup, dim: int, unk_init=None, lower_fallback: bool = 
     types_found = types_total = tokens_found = tokens_total = fallback = 0
     for index, token in enumerate(vocab.itos):
         vector = lookup(token)
+        if vector is None and isinstance(token, str) and token.strip() != token:
+            vector = lookup(token.strip())  # legacy looked every token up stripped
         if vector is None and lower_fallback and isinstance(token, str) and token.lower() != token:
             vector = lookup(token.lower())
             fallback += vector is not None
@@ -130,22 +147,58 @@ def fill_vectors(vocab, lookup, dim: int, unk_init=None, lower_fallback: bool = 
     return coverage
 
 
-def attach_vectors(vocab, vectors, unk_init=None, cache=None, lower_fallback: bool = False, vectors_dir=None):
+def attach_vectors(
+    vocab,
+    vectors,
+    unk_init=None,
+    cache=None,
+    lower_fallback: bool = False,
+    vectors_dir=None,
+    max_vectors: int | None = None,
+    download: bool = True,
+):
     """Attach ``vectors`` (a :class:`Vectors`, a preset, a path, or a list of them, concatenated) to ``vocab``.
 
     Only the words the vocabulary needs are loaded (plus their lower-case forms with ``lower_fallback``).
-    Returns the :class:`Coverage` (for a list, of the first vectors).
-    """
-    from textcls.embeddings.vectors import Vectors
 
-    items = vectors if isinstance(vectors, (list, tuple)) else [vectors]
+    Args:
+        vocab: the :class:`~textcls.vocab.Vocab`.
+        vectors: what to attach (legacy: a name or a ``Vectors`` object, or a list of them).
+        unk_init: initialiser for words without a vector (see :func:`resolve_unk_init`); by default that of the
+            ``Vectors`` object given (zeros unless it was built with another ``unk_init``).
+        cache: legacy torchtext's vectors cache directory (searched for names, receives downloads).
+        lower_fallback: try the lower-cased word.
+        vectors_dir: a directory searched first for named vectors.
+        max_vectors: read only the first this many vectors of each named file.
+        download: try the download for presets that are nowhere.
+
+    Returns:
+        The :class:`Coverage` (for a list, of the concatenation).
+
+    Raises:
+        ArgumentError: for a value that is neither a name/path nor a ``Vectors`` object, or an unknown name.
+    """
+    from textcls.embeddings.vectors import Vectors, vectors_by_name
+
+    items = list(vectors) if isinstance(vectors, (list, tuple)) else [vectors]
+    for item in items:
+        if not isinstance(item, (str, os.PathLike, Vectors)):
+            raise ArgumentError(
+                f"got input vectors of type {type(item).__name__}; expected a vectors name or path (str) or a "
+                "Vectors object"
+            )
     wanted = {token for token in vocab.itos if isinstance(token, str)}  # a set: copying it later costs less
+    wanted |= {token.strip() for token in wanted}
     if lower_fallback:
         wanted |= {token.lower() for token in wanted}
+    options = {"cache": cache, "vectors_dir": vectors_dir, "max_vectors": max_vectors, "download": download}
+    if unk_init is not None and not isinstance(unk_init, str):
+        options["unk_init"] = unk_init  # legacy passed it on to the Vectors it built
     loaded = [
-        item if isinstance(item, Vectors) else Vectors(item, cache=cache, restrict_to=wanted, vectors_dir=vectors_dir)
-        for item in items
+        item if isinstance(item, Vectors) else vectors_by_name(item, restrict_to=wanted, **options) for item in items
     ]
+    if unk_init is None and len(loaded) == 1:
+        unk_init = loaded[0].unk_init
     if len(loaded) == 1:
         return fill_vectors(vocab, loaded[0].lookup, loaded[0].dim, unk_init, lower_fallback)
 

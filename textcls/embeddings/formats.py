@@ -107,7 +107,8 @@ def read_text_vectors(
     Args:
         path: the file (``.gz`` and ``ARCHIVE.zip[:MEMBER]`` accepted).
         restrict_to: only keep these words (streams; memory stays near the result's size).
-        max_vectors: only read the first this many vectors (files are usually sorted by frequency).
+        max_vectors: only read the first this many vectors (files are usually sorted by frequency); with
+            ``restrict_to``, the wanted words among those first vectors.
 
     Returns:
         ``(words, float32 matrix [len(words), dim])``; a word that occurs twice keeps its first vector.
@@ -237,11 +238,17 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
     matrix = None
     dim = None
     bad_utf8 = 0
+    vector_lines = 0  # data lines read, kept or not
     with open_binary(file, member) as handle:
         for number, raw in enumerate(_iter_lines(handle), start=1):
             key = raw.split(b" ", 1)[0] if wanted is not None and dim is not None else None
             if key is not None and key.decode("utf-8", errors="replace") not in wanted:
-                continue  # fast skip: not a wanted word (a token containing spaces is never wanted)
+                # fast skip: not a wanted word (a token containing spaces is never wanted); it still counts
+                # towards max_vectors, which is about the file's first vectors, as in legacy torchtext
+                vector_lines += bool(raw.strip())
+                if max_vectors is not None and vector_lines >= max_vectors:
+                    break
+                continue
             line = raw.decode("utf-8", errors="replace").rstrip("\r")
             if number == 1 and _is_header(line):
                 dim = int(line.split()[1])
@@ -268,7 +275,10 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
                 )
             # a token may contain spaces (GloVe 840B): the last `dim` fields are the numbers
             word = " ".join(parts[: len(parts) - dim])
+            vector_lines += 1
             if (wanted is not None and word not in wanted) or (seen is not None and word in seen):
+                if max_vectors is not None and vector_lines >= max_vectors:
+                    break
                 continue
             if matrix is None:
                 capacity = len(wanted) if wanted is not None else 1 << 16
@@ -288,7 +298,7 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
                     break  # every wanted word was found
             else:
                 seen.add(word)
-            if max_vectors is not None and len(words) >= max_vectors:
+            if max_vectors is not None and vector_lines >= max_vectors:
                 break
     if dim is None:
         raise DataError("vectors file has no vectors", file)

@@ -1,9 +1,11 @@
-"""``Vectors`` (legacy torchtext names and meanings), ``GloVe``, ``FastText`` and the named presets.
+"""``Vectors`` (legacy torchtext names and meanings), ``GloVe``, ``FastText``, ``CharNGram`` and the named presets.
 
 A name is resolved in this order: an existing path; a preset (``glove.6B.100d``) or a file name looked up in
-the vectors directories (the ``vectors_dir``/``cache`` argument, ``$TEXTCLS_VECTORS_DIR``, then the user cache
-directory); for a preset that is nowhere, the official download is tried, and when that fails (offline) the
-error says which file to put where. There is never a silent fallback to random vectors.
+the vectors directories (the ``vectors_dir``/``cache`` arguments, ``$TEXTCLS_VECTORS_DIR``, legacy torchtext's
+``./.vector_cache``, then the user cache directory), as the file itself, its ``.gz``, or the official archive
+that holds it (``glove.6B.zip``); for a name that is nowhere, the official download (or the ``url=`` given) is
+tried, and when that fails (offline) the error says which file to put where. There is never a silent fallback to
+random vectors.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import urllib.error
+import tarfile
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,110 +32,191 @@ from textcls.embeddings.formats import (
     read_text_vectors,
     split_archive_path,
 )
-from textcls.errors import TextclsError
+from textcls.errors import ArgumentError, DataError, TextclsError
 
 log = logging.getLogger("textcls")
 
+LEGACY_CACHE_DIR = ".vector_cache"  # legacy torchtext's default cache, relative to the working directory
 _GLOVE_URL = "https://nlp.stanford.edu/data/{}.zip"
 _FASTTEXT_WIKI_URL = "https://dl.fbaipublicfiles.com/fasttext/vectors-wiki/wiki.{}.vec"
+_CHARNGRAM_URL = "http://www.logos.t.u-tokyo.ac.jp/~hassy/publications/arxiv2016jmt/jmt_pre-trained_embeddings.tar.gz"
+_ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
 
 
-def _presets() -> dict[str, tuple[str, str, str | None]]:
-    """``name → (file name, download url, member of the downloaded zip or None)``."""
+@dataclass(frozen=True)
+class VectorsSource:
+    """A named vectors file and where it is downloaded from.
+
+    Args:
+        file_name: the file's name in a vectors directory (``glove.6B.100d.txt``).
+        url: its download address: the file itself, or a ``.zip`` / ``.tar.gz`` archive holding it.
+    """
+
+    file_name: str
+    url: str | None = None
+
+    @property
+    def archive_name(self) -> str | None:
+        """The downloaded archive's file name (``glove.6B.zip``), or ``None`` when the url is the file itself."""
+        if self.url is None:
+            return None
+        name = Path(urllib.parse.urlparse(self.url).path).name
+        return name if name != self.file_name and name.lower().endswith(_ARCHIVE_SUFFIXES) else None
+
+
+def _presets() -> dict[str, VectorsSource]:
     presets = {}
     for dim in (50, 100, 200, 300):
-        presets[f"glove.6B.{dim}d"] = (f"glove.6B.{dim}d.txt", _GLOVE_URL.format("glove.6B"), f"glove.6B.{dim}d.txt")
+        presets[f"glove.6B.{dim}d"] = VectorsSource(f"glove.6B.{dim}d.txt", _GLOVE_URL.format("glove.6B"))
     for dim in (25, 50, 100, 200):
         name = f"glove.twitter.27B.{dim}d"
-        presets[name] = (f"{name}.txt", _GLOVE_URL.format("glove.twitter.27B"), f"{name}.txt")
+        presets[name] = VectorsSource(f"{name}.txt", _GLOVE_URL.format("glove.twitter.27B"))
     for corpus in ("42B", "840B"):
         name = f"glove.{corpus}.300d"
-        presets[name] = (f"{name}.txt", _GLOVE_URL.format(name), f"{name}.txt")
+        presets[name] = VectorsSource(f"{name}.txt", _GLOVE_URL.format(name))
     for language in ("en", "simple"):
-        presets[f"fasttext.{language}.300d"] = (f"wiki.{language}.vec", _FASTTEXT_WIKI_URL.format(language), None)
-    presets["fasttext.crawl.300d"] = (
-        "crawl-300d-2M.vec",
-        "https://dl.fbaipublicfiles.com/fasttext/vectors-english/crawl-300d-2M.vec.zip",
-        "crawl-300d-2M.vec",
+        presets[f"fasttext.{language}.300d"] = VectorsSource(
+            f"wiki.{language}.vec", _FASTTEXT_WIKI_URL.format(language)
+        )
+    presets["fasttext.crawl.300d"] = VectorsSource(
+        "crawl-300d-2M.vec", "https://dl.fbaipublicfiles.com/fasttext/vectors-english/crawl-300d-2M.vec.zip"
     )
+    presets["charngram.100d"] = VectorsSource("charNgram.txt", _CHARNGRAM_URL)
     return presets
 
 
 PRESETS = _presets()
 
 
-def vectors_dirs(explicit: str | os.PathLike | None = None) -> list[Path]:
-    """Where named vectors files are looked for, in order."""
-    dirs = []
-    if explicit:
-        dirs.append(Path(explicit))
+def vectors_dirs(*explicit: str | os.PathLike | None) -> list[Path]:
+    """Where named vectors files are looked for, in order: the directories given (``vectors_dir``, legacy
+    ``cache``), ``$TEXTCLS_VECTORS_DIR``, ``./.vector_cache`` (legacy torchtext's default), the user cache."""
+    dirs = [Path(directory) for directory in explicit if directory]
     if os.environ.get("TEXTCLS_VECTORS_DIR"):
         dirs.append(Path(os.environ["TEXTCLS_VECTORS_DIR"]))
+    dirs.append(Path.cwd() / LEGACY_CACHE_DIR)
     dirs.append(vcache.default_cache_dir())
     return list(dict.fromkeys(dirs))
 
 
-def _candidates(directory: Path, file_name: str, zip_name: str | None) -> list[str]:
+def _candidates(directory: Path, source: VectorsSource) -> list[str]:
+    file_name, archive = source.file_name, source.archive_name
     found = [str(directory / name) for name in (file_name, file_name + ".gz") if (directory / name).is_file()]
-    if zip_name and (directory / zip_name).is_file():
-        found.append(f"{directory / zip_name}:{file_name}")
+    if archive and (directory / archive).is_file():
+        found.append(_from_archive(directory / archive, file_name))
     return found
 
 
-def resolve_vectors_path(name: str | os.PathLike, vectors_dir=None, download: bool = True) -> str:
+def _from_archive(archive: Path, file_name: str) -> str:
+    """A readable path for ``file_name`` inside ``archive``: ``archive.zip:member`` for a zip; for a tar archive,
+    the member is extracted (only it, by its base name) next to the archive, as legacy torchtext extracted."""
+    try:
+        return _member_path(archive, file_name)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError):
+        kind = "zip" if archive.name.lower().endswith(".zip") else "tar"
+        raise DataError(f"not a readable {kind} archive (damaged?); delete it and download it again", archive) from None
+
+
+def _member_path(archive: Path, file_name: str) -> str:
+    if archive.name.lower().endswith(".zip"):
+        with zipfile.ZipFile(archive) as handle:
+            names = handle.namelist()
+        member = file_name if file_name in names else next((n for n in names if Path(n).name == file_name), None)
+        if member is None:
+            raise DataError(f"the archive has no {file_name} (members: {', '.join(names[:8])})", archive)
+        return f"{archive}:{member}"
+    target = archive.parent / file_name
+    tmp = target.with_name(target.name + ".part")
+    with tarfile.open(archive, "r:*") as handle:
+        member = next((m for m in handle if m.isfile() and Path(m.name).name == file_name), None)  # streams
+        if member is None:
+            raise DataError(f"the archive has no {file_name}", archive)
+        try:
+            with handle.extractfile(member) as data, open(tmp, "wb") as out:
+                shutil.copyfileobj(data, out, length=1 << 20)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    os.replace(tmp, target)
+    return str(target)
+
+
+def _source_for(name: str, url: str | None) -> VectorsSource:
+    """The :class:`VectorsSource` of a preset (``url`` overrides its address) or of a file name (with ``url`` or
+    none)."""
+    preset = PRESETS.get(name)
+    if preset is not None:
+        return VectorsSource(preset.file_name, url or preset.url)
+    return VectorsSource(name, url)
+
+
+def resolve_vectors_path(
+    name: str | os.PathLike, vectors_dir=None, download: bool = True, url: str | None = None, cache=None
+) -> str:
     """Return a readable path (possibly ``archive.zip:member``) for a path, preset or file name.
 
+    Args:
+        name: a path, a preset (``glove.6B.100d``) or a file name inside a vectors directory.
+        vectors_dir: a directory searched first (the CLI's ``--vectors-dir``).
+        download: try the download when the file is nowhere.
+        url: where to download ``name`` from (legacy ``Vectors(url=...)``); presets know their address.
+        cache: legacy torchtext's ``cache`` directory: searched, and where a download goes.
+
     Raises:
-        TextclsError: when the file is nowhere and cannot be downloaded; the message names the file and the
+        ArgumentError: for a name that is neither a file, a preset, nor found in any vectors directory.
+        TextclsError: when a known file is nowhere and cannot be downloaded; the message names the file and the
             directories it may be put in.
     """
     text = str(name)
     file, _ = split_archive_path(text)
     if file.is_file():
         return text
-    if file.parent != Path("."):  # a path, not a bare name: no directory search
-        raise TextclsError(f"vectors file not found: {text}; check the path")
-    file_name, url, member = PRESETS.get(text, (text, None, None))
-    zip_name = Path(url).name if url and url.endswith(".zip") else None
-    dirs = vectors_dirs(vectors_dir)
+    if file.is_absolute():
+        raise DataError("vectors file not found; check the path", file)
+    source = _source_for(text, url)
+    dirs = vectors_dirs(vectors_dir, cache)
     for directory in dirs:
-        found = _candidates(directory, file_name, zip_name)
+        found = _candidates(directory, source)
         if found:
             return found[0]
-    where = " or ".join(str(d) for d in dirs)
-    if url is None:
-        presets = ", ".join(sorted(PRESETS)[:6]) + ", ..."
-        raise TextclsError(
-            f"vectors file {text!r} not found (looked in {where}); give a path to a GloVe/word2vec/fastText "
-            f"file, or a preset name ({presets})"
+    where = ", ".join(str(d) for d in dirs)
+    if source.url is None:
+        if file.parent != Path("."):
+            raise DataError(f"vectors file not found (nor in {where}); check the path", file)
+        presets = ", ".join(sorted(PRESETS))
+        raise ArgumentError(
+            f"vectors {text!r} are not a file and not found in {where}; give a path to a GloVe/word2vec/fastText "
+            f"file, a file name in one of those folders, or a preset name ({presets})"
         )
-    if download:
-        try:
-            return _download(url, member, dirs[-1], file_name)
-        except OSError as exc:
-            log.debug("download of %s failed: %s", url, exc)
-    source = f"{url} (unzip {member})" if member else url
+    target_dir = Path(cache or vectors_dir or vcache.default_cache_dir())
+    downloaded = _download(source.url, target_dir / (source.archive_name or source.file_name)) if download else None
+    if downloaded is not None:
+        return _from_archive(downloaded, source.file_name) if source.archive_name else str(downloaded)
+    alternatives = f"{source.file_name} (or {source.file_name}.gz"
+    alternatives += f", or {source.archive_name})" if source.archive_name else ")"
     raise TextclsError(
-        f"vectors {text!r} are not here and cannot be downloaded (offline?): get {source} and place "
-        f"{file_name} (or {file_name}.gz{', or ' + zip_name if zip_name else ''}) in {dirs[0]}, "
-        f"or set TEXTCLS_VECTORS_DIR / --vectors-dir to its folder"
+        f"vectors {text!r} are not here and cannot be downloaded (offline?): get {source.url} and place "
+        f"{alternatives} in {dirs[0]}, or set TEXTCLS_VECTORS_DIR / --vectors-dir to its folder"
     )
 
 
-def _download(url: str, member: str | None, directory: Path, file_name: str) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / Path(url).name
+def _download(url: str, target: Path) -> Path | None:
+    """Fetch ``url`` into ``target``; ``None`` when that fails (offline, no such address, a bad url)."""
     tmp = target.with_name(target.name + ".part")
-    log.info("trying the official download: %s", url)
-    with urllib.request.urlopen(url, timeout=15) as response, open(tmp, "wb") as out:
-        shutil.copyfileobj(response, out, length=1 << 20)
+    log.info("trying the download: %s", url)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(url, timeout=15) as response, open(tmp, "wb") as out:
+            shutil.copyfileobj(response, out, length=1 << 20)
+    except (OSError, ValueError) as exc:  # URLError is an OSError; ValueError: not a url
+        log.debug("download of %s failed: %s", url, exc)
+        tmp.unlink(missing_ok=True)
+        return None
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never leave half a file (legacy removed it on KeyboardInterrupt)
+        raise
     os.replace(tmp, target)
-    if member is None:
-        return str(target)
-    with zipfile.ZipFile(target) as archive:
-        if member not in archive.namelist():
-            raise TextclsError(f"downloaded {target} has no member {member}")
-    return f"{target}:{member}"
+    return target
 
 
 class SubwordTable:
@@ -161,14 +247,17 @@ class Vectors:
     Args:
         name: a path (``.txt``/``.vec``/``.gz``/``ARCHIVE.zip[:MEMBER]``, word2vec ``.bin``, fastText ``.bin``,
             gensim ``.kv``), a preset (``"glove.6B.100d"``) or a file name inside a vectors directory.
-        cache: directory for the parsed cache (default: the user cache dir); ``False`` disables caching.
-            Legacy torchtext also looked for ``name`` in this directory, and so does this class.
-        url: unused; presets know their download address (kept for legacy signatures).
-        unk_init: initialiser for out-of-vocabulary lookups, a callable on a zero tensor (default: zeros).
+        cache: legacy torchtext's cache directory: ``name`` is looked for there first, a download goes there,
+            and so does the parsed cache (default: the user cache dir for the parsed cache); ``False`` disables
+            the parsed cache.
+        url: where to download ``name`` from when it is nowhere (a ``.zip``/``.tar.gz`` holding it, or the file
+            itself); presets know their address.
+        unk_init: gives the vector of a word the table lacks, from a zero tensor of size ``dim`` (default:
+            ``torch.Tensor.zero_``; ``torch.Tensor.normal_`` as in legacy recipes).
         max_vectors: read only the first this many vectors (files are sorted by frequency).
         restrict_to: keep only these words (e.g. a vocabulary's ``itos``): less memory, faster load.
-        vectors_dir: where to look for named files before the environment/default directories.
-        download: try the official download for presets that are not on disk.
+        vectors_dir: where to look for named files first (the CLI's ``--vectors-dir``).
+        download: try the download for names that are not on disk.
 
     Attributes:
         itos, stoi, vectors (``torch.FloatTensor [n, dim]``), dim, source.
@@ -190,8 +279,8 @@ class Vectors:
         self.unk_init = unk_init if unk_init is not None else torch.Tensor.zero_
         self.subwords: SubwordTable | None = None
         cache_dir = None if cache is False else (Path(cache) if cache else vcache.default_cache_dir())
-        search_dir = vectors_dir if vectors_dir is not None else (cache if cache else None)
-        self.source = resolve_vectors_path(name, search_dir, download)
+        search_cache = cache if cache else None
+        self.source = resolve_vectors_path(name, vectors_dir, download, url=url, cache=search_cache)
         words, matrix = self._load(self.source, cache_dir, max_vectors, restrict_to)
         self._set(words, matrix)
 
@@ -327,23 +416,110 @@ def _restrict(words, matrix, restrict_to):
 
 
 class GloVe(Vectors):
-    """GloVe vectors by corpus and dimension: ``GloVe(name="6B", dim=100)`` is the preset ``glove.6B.100d``.
+    """GloVe vectors by corpus and dimension: ``GloVe(name="6B", dim=100)`` reads ``glove.6B.100d.txt`` (or the
+    official ``glove.6B.zip``) from a vectors directory, as legacy torchtext did.
 
     Args:
         name: ``"6B"``, ``"42B"``, ``"840B"`` or ``"twitter.27B"``.
-        dim: vector size.
-        **kwargs: :class:`Vectors` arguments.
+        dim: vector size (an int or, as legacy's aliases passed it, a string).
+        **kwargs: :class:`Vectors` arguments (``cache``, ``url``, ``unk_init``, ``max_vectors``, ...).
     """
 
-    def __init__(self, name: str = "840B", dim: int = 300, **kwargs):
-        super().__init__(f"glove.{name}.{dim}d", **kwargs)
+    url = {
+        "42B": _GLOVE_URL.format("glove.42B.300d"),
+        "840B": _GLOVE_URL.format("glove.840B.300d"),
+        "twitter.27B": _GLOVE_URL.format("glove.twitter.27B"),
+        "6B": _GLOVE_URL.format("glove.6B"),
+    }
+
+    def __init__(self, name: str = "840B", dim: int | str = 300, **kwargs):
+        preset = f"glove.{name}.{dim}d"
+        if preset in PRESETS:
+            super().__init__(preset, **kwargs)
+        else:
+            kwargs.setdefault("url", self.url.get(name))
+            super().__init__(f"{preset}.txt", **kwargs)
 
 
 class FastText(Vectors):
-    """fastText Wikipedia vectors for a language (``wiki.LANG.vec``). Takes the :class:`Vectors` arguments."""
+    """fastText Wikipedia vectors for a language (``wiki.LANG.vec``).
+
+    Args:
+        language: the Wikipedia language code (``"en"``, ``"simple"``, ``"de"``, ...).
+        **kwargs: :class:`Vectors` arguments.
+    """
+
+    url_base = _FASTTEXT_WIKI_URL
 
     def __init__(self, language: str = "en", **kwargs):
-        preset = f"fasttext.{language}.300d"
-        if preset not in PRESETS:
-            PRESETS[preset] = (f"wiki.{language}.vec", _FASTTEXT_WIKI_URL.format(language), None)
-        super().__init__(preset, **kwargs)
+        kwargs.setdefault("url", self.url_base.format(language))
+        super().__init__(f"wiki.{language}.vec", **kwargs)
+
+
+class CharNGram(Vectors):
+    """Character n-gram vectors (Hashimoto et al., ``charNgram.txt``): a word's vector is the mean of the vectors
+    of its 2-, 3- and 4-grams, with ``#BEGIN#`` / ``#END#`` marking the word's ends, as legacy torchtext computed.
+
+    Args:
+        **kwargs: :class:`Vectors` arguments; ``restrict_to`` is ignored (the table holds n-grams, not words).
+    """
+
+    name = "charNgram.txt"
+    url = _CHARNGRAM_URL
+
+    def __init__(self, **kwargs):
+        kwargs.pop("restrict_to", None)
+        kwargs.setdefault("url", self.url)
+        super().__init__(self.name, **kwargs)
+
+    def lookup(self, token: str) -> torch.Tensor | None:
+        """The mean of the token's n-gram vectors; ``None`` for ``<unk>`` and for a token without known n-grams."""
+        if token == "<unk>":
+            return None
+        chars = ["#BEGIN#", *token, "#END#"]
+        rows = []
+        for n in (2, 3, 4):
+            for start in range(len(chars) - n + 1):
+                index = self.stoi.get(f"{n}gram-{''.join(chars[start : start + n])}")
+                if index is not None:
+                    rows.append(index)
+        if not rows:
+            return None
+        return self.vectors[rows].mean(dim=0)
+
+    def __getitem__(self, token: str) -> torch.Tensor:
+        """The token's vector with legacy's shape ``[1, dim]``; ``unk_init`` when it has none."""
+        vector = self.lookup(token)
+        if vector is None:
+            return self.unk_init(torch.zeros(1, self.dim))
+        return vector.unsqueeze(0)
+
+    def get_vecs_by_tokens(self, tokens, lower_case_backup: bool = False) -> torch.Tensor:
+        """As :meth:`Vectors.get_vecs_by_tokens`: ``[dim]`` for one token, ``[len(tokens), dim]`` for a list."""
+        stacked = super().get_vecs_by_tokens(tokens, lower_case_backup)
+        return stacked.squeeze(-2)
+
+
+def _glove_alias(preset: str):
+    corpus, _, dim = preset[len("glove.") :].rpartition(".")
+    return partial(GloVe, name=corpus, dim=dim[:-1])
+
+
+pretrained_aliases = {
+    "charngram.100d": partial(CharNGram),
+    "fasttext.en.300d": partial(FastText, language="en"),
+    "fasttext.simple.300d": partial(FastText, language="simple"),
+    "fasttext.crawl.300d": partial(Vectors, "fasttext.crawl.300d"),
+    **{name: _glove_alias(name) for name in PRESETS if name.startswith("glove.")},
+}
+"""Legacy ``torchtext.vocab.pretrained_aliases``: preset name → factory taking the :class:`Vectors` keyword
+arguments (``cache``, ``unk_init``, ``max_vectors``, ...)."""
+
+
+def vectors_by_name(name, **kwargs) -> Vectors:
+    """Load a preset through its factory (``charngram.100d`` is a :class:`CharNGram`), any other name or path as
+    :class:`Vectors`; keyword arguments as for :class:`Vectors`."""
+    factory = pretrained_aliases.get(str(name))
+    if factory is not None:
+        return factory(**kwargs)
+    return Vectors(name, **kwargs)
