@@ -2,17 +2,20 @@
 
 Covered without data files: the run-directory checks of both kinds (missing directory, no ``config.yaml``,
 another kind's or version's format marker, a missing file), weights from ``model.pt`` or else the best
-checkpoint, weights that do not fit, ``default_run_dir``, ``write_json`` / ``save_yaml`` / plots leaving no
-temporary files, and a failed write keeping the old file.
+checkpoint, weights that do not fit, image code importing no text package, ``default_run_dir``, ``write_json`` /
+``save_yaml`` / plots leaving no temporary files, and a failed write keeping the old file.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
+import textcls
 from textcls._util import atomic_write, atomic_write_text
 from textcls.config import read_yaml, save_yaml
 from textcls.errors import TextclsError
@@ -95,6 +98,18 @@ def test_weights_that_do_not_fit_the_config_are_a_one_line_error(tmp_path):
         ImagePredictor(run.path)
     message = str(error.value)
     assert "model.pt do not fit the saved config" in message and "\n" not in message
+
+
+def test_image_code_imports_no_text_package():
+    """Image code shares only the neutral packages (runs, training, config, registry, errors) with text code."""
+    text_packages = ("textcls.jobs", "textcls.models", "textcls.data", "textcls.embeddings", "textcls.vocab")
+    package = Path(textcls.__file__).parent / "image"
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                assert not name.startswith(text_packages), f"{path.name} imports {name}"
 
 
 def test_default_run_dir_never_reuses_a_directory(tmp_path):

@@ -17,11 +17,9 @@ from torch import nn
 
 from textcls.embeddings.layer import FreezeSchedule, TextEmbedding
 from textcls.errors import TextclsError
-from textcls.training.callbacks import Callback
-from textcls.training.checkpoints import CheckpointFiles, CheckpointPolicy, load_checkpoint
-from textcls.training.step import Step
-from textcls.training.task import Task
-from textcls.training.trainer import Trainer, TrainerConfig, seed_everything
+from textcls.training import Callback, CheckpointPolicy, Step, Task, Trainer, TrainerConfig  # the public names
+from textcls.training.checkpoints import CheckpointFiles, load_checkpoint
+from textcls.training.trainer import seed_everything
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -337,8 +337,8 @@ class Trainer:
         if self.config.restore_best and self.best_epoch is not None:
             best = self.checkpointer.best_weights(self.best_epoch, map_location=self.device)
             if best is None:
-                log.warning("restore_best: the weights of epoch %d were not kept; ending with the last ones",
-                            self.best_epoch)  # fmt: skip
+                log.warning("restore_best: the weights of epoch %d were not kept (save_best off); keeping the "
+                            "final ones", self.best_epoch)  # fmt: skip
         if best is not None:
             self.model.load_state_dict(best)
         elif self.average is not None:
