@@ -38,7 +38,7 @@ from textcls import config as cfg
 from textcls.config import merge
 from textcls.jobs.rundir import build_model
 from textcls.jobs.train import TextData, attach_embeddings, train_text
-from textcls.models import Task
+from textcls.training.task import Task
 from textcls.training.trainer import Trainer, TrainerConfig, pick_device, seed_everything
 
 AG_CLASSES = {"1": "World", "2": "Sports", "3": "Business", "4": "SciTech"}

@@ -103,7 +103,7 @@ def test_freeze_keeps_the_vectors_fixed(vocab):
     head_before = model.head.weight.detach().clone()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)  # frozen weight included
     for epoch in range(3):
-        model.embedding.on_epoch_start(epoch)
+        model.embedding.apply_schedule(epoch)
         _step(model, optimizer, _batch(vocab, ["the", "cat"], ["sat", "mat"]))
         assert weight.grad is None
         assert torch.equal(weight.detach(), vocab.vectors)
@@ -114,11 +114,11 @@ def test_freeze_keeps_the_vectors_fixed(vocab):
 def test_freeze_epochs_unfreezes_after_the_schedule(vocab):
     model = _Model(TextEmbedding.from_vocab(vocab, freeze_epochs=2))
     weight = model.embedding.embedding.weight
-    assert model.embedding.frozen  # from construction, before any on_epoch_start
+    assert model.embedding.frozen  # from construction, before any apply_schedule
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)  # built once, over all parameters
     tokens = _batch(vocab, ["the", "cat"], ["sat", "mat"])
     for epoch in range(4):
-        model.embedding.on_epoch_start(epoch)
+        model.embedding.apply_schedule(epoch)
         before = weight.detach().clone()
         _step(model, optimizer, tokens)
         if epoch < 2:

@@ -83,17 +83,17 @@ def test_interrupted_run_resumes_to_the_same_result(mnist_small, tmp_path, monke
     config = image_job.resolve_config("mnist-convnet", None, [settings])
     straight = train_image(config, tmp_path / "straight")
 
-    original = image_job.MisclassifiedHook.__call__
+    original = image_job.MisclassifiedPreviews.on_epoch_end
 
     def crash_after_first_epoch(self, trainer, result):
         original(self, trainer, result)
         if result.epoch == 1:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(image_job.MisclassifiedHook, "__call__", crash_after_first_epoch)
+    monkeypatch.setattr(image_job.MisclassifiedPreviews, "on_epoch_end", crash_after_first_epoch)
     with pytest.raises(KeyboardInterrupt):
         train_image(config, tmp_path / "resumed")
-    monkeypatch.setattr(image_job.MisclassifiedHook, "__call__", original)
+    monkeypatch.setattr(image_job.MisclassifiedPreviews, "on_epoch_end", original)
     status, _, err = run_cli("image", "train", "--resume", tmp_path / "resumed", "--threads", "1")
     assert status == 0, err
     resumed = json.loads((tmp_path / "resumed" / "metrics.json").read_text())

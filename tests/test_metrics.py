@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from textcls.models import Task
 from textcls.training.metrics import MetricTracker, confusion_matrix, multilabel_report, single_label_report
+from textcls.training.task import Task
 
 # Three classes. Confusion (rows true, columns predicted):
 #          a  b  c

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from textcls.errors import TextclsError
-from textcls.models import BagOfNgrams, LSTMClassifier, Task, available_models, get_model
+from textcls.models import BagOfNgrams, LSTMClassifier, available_models, get_model
+from textcls.training.task import Task
 
 VOCAB = 50
 PAD = 1

@@ -83,7 +83,7 @@ def test_words_only_the_vectors_know_stay_out_of_the_trainable_rows(tmp_path, mo
 
     from textcls.cli import main
     from textcls.jobs.rundir import build_model
-    from textcls.models import Task
+    from textcls.training.task import Task
 
     monkeypatch.setenv("TEXTCLS_CACHE_DIR", str(tmp_path / "cache"))
     vocab, _ = _setup(tmp_path, vectors_vocab=True)

@@ -22,9 +22,11 @@ from textcls.data.dataset import Dataset
 from textcls.data.fields import Field, LabelField
 from textcls.data.loader import TextBatches
 from textcls.errors import TextclsError
-from textcls.models import Task, get_model
+from textcls.models import get_model
 from textcls.training import checkpoints
+from textcls.training.callbacks import Callback
 from textcls.training.checkpoints import load_checkpoint, save_checkpoint
+from textcls.training.task import Task
 from textcls.training.trainer import Trainer, TrainerConfig, seed_everything
 
 ROWS = 600
@@ -80,8 +82,8 @@ def config(**values) -> TrainerConfig:
     return TrainerConfig(**{**defaults, **values})
 
 
-def trainer(ag, model, run_dir=None, **values) -> Trainer:
-    return Trainer(model, ag.task, config(**values), run_dir=run_dir, tensorboard=False)
+def trainer(ag, model, run_dir=None, callbacks=(), **values) -> Trainer:
+    return Trainer(model, ag.task, config(**values), run_dir=run_dir, tensorboard=False, callbacks=callbacks)
 
 
 def weights(model: nn.Module) -> dict:
@@ -237,8 +239,8 @@ def test_missing_checkpoint_is_a_textcls_error(tmp_path):
 
 
 class NanFromEpoch(nn.Module):
-    """Wraps a model; its logits become NaN from 0-based epoch ``start`` on (the trainer calls
-    ``on_epoch_start`` on every module)."""
+    """Wraps a model; its logits become NaN from 0-based epoch ``start`` on (set by its :meth:`schedule`
+    callback at the start of each epoch)."""
 
     def __init__(self, inner: nn.Module, start: int):
         super().__init__()
@@ -246,8 +248,14 @@ class NanFromEpoch(nn.Module):
         self.start = start
         self.poisoned = False
 
-    def on_epoch_start(self, epoch: int) -> None:
-        self.poisoned = epoch >= self.start
+    def schedule(self) -> Callback:
+        model = self
+
+        class Poison(Callback):
+            def on_epoch_start(self, trainer, epoch):
+                model.poisoned = epoch >= model.start
+
+        return Poison()
 
     def forward(self, tokens, lengths):
         logits = self.inner(tokens, lengths)
@@ -256,7 +264,7 @@ class NanFromEpoch(nn.Module):
 
 def test_nan_loss_stops_with_error_and_keeps_last_good_checkpoint(ag, tmp_path):
     model = NanFromEpoch(make_model(ag), start=1)
-    fit = trainer(ag, model, tmp_path, epochs=3)
+    fit = trainer(ag, model, tmp_path, callbacks=[model.schedule()], epochs=3)
     with pytest.raises(TextclsError, match=r"loss became nan in epoch 2, batch 1"):
         fit.fit(batches(ag, ag.train), valid_batches(ag))
     last = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
@@ -264,7 +272,8 @@ def test_nan_loss_stops_with_error_and_keeps_last_good_checkpoint(ag, tmp_path):
     assert all(math.isfinite(v) for v in last["history"][0]["train"].values())
     assert same_weights(last["model"], weights(model))  # the NaN batch never updated the weights
     # and the checkpoint can seed a new run
-    resumed = trainer(ag, NanFromEpoch(make_model(ag, seed=1), start=99), tmp_path, epochs=2)
+    healthy = NanFromEpoch(make_model(ag, seed=1), start=99)
+    resumed = trainer(ag, healthy, tmp_path, callbacks=[healthy.schedule()], epochs=2)
     resumed.resume(tmp_path / "checkpoints" / "last.pt")
     assert len(resumed.fit(batches(ag, ag.train), valid_batches(ag))) == 2
 
@@ -299,12 +308,16 @@ def test_accumulating_two_batches_of_8_equals_one_batch_of_16(ag):
 def test_accumulation_steps_the_optimizer_less_often(ag, examples, steps):
     """4 batches of 8 with ``accumulation_steps=2`` → 2 updates; 5 batches → 3 (the last, partial one flushes)."""
     data = Dataset(ag.train.examples[:examples], ag.train.fields)
-    fit = trainer(ag, make_model(ag), epochs=1, accumulation_steps=2)
     calls = []
-    step = fit._optimizer_step
-    fit._optimizer_step = lambda: (calls.append(1), step())
+
+    class CountSteps(Callback):
+        def after_step(self, trainer, step):
+            calls.append(step)
+
+    fit = trainer(ag, make_model(ag), callbacks=[CountSteps()], epochs=1, accumulation_steps=2)
     fit.fit(batches(ag, data, 8, "sequential"))
     assert len(calls) == steps
+    assert calls == list(range(1, steps + 1)) and fit.optimizer_steps == steps
 
 
 # --- freezing ------------------------------------------------------------------------------------------------
@@ -315,13 +328,16 @@ def test_freeze_epochs_keeps_embeddings_fixed_for_the_first_epoch(ag):
     model = make_model(ag, "lstm", freeze_epochs=1, vectors=pretrained)
     snapshots = []  # (embedding table, an LSTM weight, embedding frozen?) before training and after each epoch
 
-    def snapshot(trainer=None, result=None):
+    def snapshot():
         state = weights(model)
         snapshots.append((state["embedding.embedding.weight"], state["lstm.weight_ih_l0"], model.embedding.frozen))
 
+    class Snapshot(Callback):
+        def on_epoch_end(self, trainer, result):
+            snapshot()
+
     snapshot()
-    fit = trainer(ag, model, epochs=2, restore_best=False)
-    fit.hooks.append(snapshot)
+    fit = trainer(ag, model, callbacks=[model.embedding.freeze_schedule(), Snapshot()], epochs=2, restore_best=False)
     fit.fit(batches(ag, ag.train), valid_batches(ag))
     (table_0, lstm_0, _), (table_1, lstm_1, frozen_1), (table_2, _, frozen_2) = snapshots
     assert (frozen_1, frozen_2) == (True, False)
@@ -342,12 +358,15 @@ class Interrupted(Exception):
     pass
 
 
-def stop_after(epoch: int):
-    def hook(trainer, result):
-        if result.epoch == epoch:
-            raise Interrupted
+class StopAfter(Callback):
+    """Interrupts training at the end of 1-based ``epoch`` (after its checkpoints are written)."""
 
-    return hook
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, result):
+        if result.epoch == self.epoch:
+            raise Interrupted
 
 
 @pytest.mark.parametrize(
@@ -366,8 +385,7 @@ def test_resume_is_exact(ag, tmp_path, scheduler, ema_decay):
     straight = trainer(ag, make_model(ag, "lstm", **options), tmp_path / "straight", **settings)
     straight_history = straight.fit(train, valid)
 
-    first = trainer(ag, make_model(ag, "lstm", **options), tmp_path / "resumed", **settings)
-    first.hooks.append(stop_after(2))
+    first = trainer(ag, make_model(ag, "lstm", **options), tmp_path / "resumed", callbacks=[StopAfter(2)], **settings)
     with pytest.raises(Interrupted):
         first.fit(train, valid)
     assert load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pt")["epoch"] == 1
@@ -403,7 +421,14 @@ def test_ema_validates_and_finishes_with_the_moving_average_of_the_weights(ag, t
     snapshots = []
     plain.optimizer.register_step_post_hook(lambda *_: snapshots.append(weights(plain.model)))
     plain_history = plain.fit(train, valid)
-    averaged = trainer(ag, make_model(ag, "lstm", dropout=0.3), tmp_path, ema_decay=decay, **settings)
+    validated = []  # the weights each epoch validated and checkpointed: the moving average
+
+    class KeepValidated(Callback):
+        def on_epoch_end(self, trainer, result):
+            validated.append(weights(trainer.eval_model()))
+
+    averaged = trainer(ag, make_model(ag, "lstm", dropout=0.3), tmp_path, callbacks=[KeepValidated()],
+                       ema_decay=decay, **settings)  # fmt: skip
     averaged_history = averaged.fit(train, valid)
 
     expected = snapshots[0]
@@ -415,8 +440,8 @@ def test_ema_validates_and_finishes_with_the_moving_average_of_the_weights(ag, t
     assert [row["train"] for row in averaged_history] == [row["train"] for row in plain_history]  # same training
     assert averaged_history[-1]["valid"] == averaged.evaluate(valid)  # validated with the average
     assert averaged_history[-1]["valid"] != plain_history[-1]["valid"]
+    assert same_weights(validated[-1], final)
     best = load_checkpoint(tmp_path / "checkpoints" / "best.pt")
     best_epoch = max(range(2), key=lambda i: averaged_history[i]["valid"]["accuracy"])
     assert best["epoch"] == best_epoch
-    if best_epoch == 1:
-        assert same_weights(best["model"], final)
+    assert same_weights(best["model"], validated[best_epoch])  # the best checkpoint holds the average

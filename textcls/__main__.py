@@ -1,4 +1,4 @@
-"""``python -m textcls`` (and ``torchrun -m textcls``) runs the command line."""
+"""``python -m textcls`` runs the command line."""
 
 import sys
 

@@ -184,16 +184,17 @@ def train_config(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from textcls.jobs.train import default_run_dir, train_text
+    from textcls.jobs.train import train_text
+    from textcls.runs.rundir import default_run_dir
 
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     if args.resume:
-        from textcls.jobs.rundir import RunDir
+        from textcls.jobs.rundir import TextRunDir
 
-        run = RunDir(args.resume)
+        run = TextRunDir(args.resume)
         run.check()
         result = train_text(run.config(), run.path, resume=True)
         run_dir = run.path
@@ -293,7 +294,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_compare(args) -> int:
     from textcls.jobs.compare import compare_embeddings, markdown
-    from textcls.jobs.train import default_run_dir
+    from textcls.runs.rundir import default_run_dir
 
     if not args.file:
         raise TextclsError("compare-embeddings needs a FILE (the training data)")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from textcls._util import atomic_write_text
 from textcls.errors import TextclsError
 
 SECTIONS = ("model", "model_options", "data", "training", "files")
@@ -113,9 +114,4 @@ def resolve(model: str, config_file: str | None = None, overrides: list[dict] = 
 
 def save_yaml(config: dict, path: str | Path) -> None:
     """Write ``config`` as YAML (atomically)."""
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))

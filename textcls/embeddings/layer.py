@@ -1,11 +1,18 @@
-"""The embedding layer built from a vocabulary and its vectors, with freezing schedules."""
+"""The embedding layer built from a vocabulary and its vectors, with a freeze schedule (applied during training
+by the :class:`FreezeSchedule` trainer callback)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from textcls.errors import TextclsError
+from textcls.training.callbacks import Callback
+
+if TYPE_CHECKING:
+    from textcls.training.trainer import Trainer
 
 
 class TextEmbedding(nn.Module):
@@ -18,7 +25,7 @@ class TextEmbedding(nn.Module):
         padding_idx: the ``<pad>`` id: its row stays zero and gets no gradient.
         freeze: keep the vectors fixed for the whole training.
         freeze_epochs: keep pretrained ``vectors`` fixed for the first N epochs, then fine-tune (ignored for
-            random vectors; needs the trainer to call :meth:`on_epoch_start`; build the optimizer over all
+            random vectors; train with the :meth:`freeze_schedule` callback, and build the optimizer over all
             parameters, frozen ones included).
         dropout: dropout applied to the embedded tokens.
         sparse: sparse gradients (for sparse-aware optimizers).
@@ -106,9 +113,14 @@ class TextEmbedding(nn.Module):
         """Stop (``True``) or resume (``False``) updating the vectors."""
         self.embedding.weight.requires_grad_(not frozen)
 
-    def on_epoch_start(self, epoch: int) -> None:
+    def apply_schedule(self, epoch: int) -> None:
         """Apply the schedule for 0-based ``epoch``: frozen while ``epoch < freeze_epochs`` (or always)."""
         self.set_frozen(self.always_frozen or epoch < self.freeze_epochs)
+
+    def freeze_schedule(self) -> FreezeSchedule | None:
+        """The trainer callback that applies the schedule each epoch (``None`` when nothing changes between
+        epochs: no ``freeze_epochs``, or random vectors)."""
+        return FreezeSchedule(self) if self.freeze_epochs > 0 else None
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         fixed_rows = getattr(self, "fixed_rows", None)
@@ -120,3 +132,18 @@ class TextEmbedding(nn.Module):
         fixed = nn.functional.embedding((tokens - first_fixed).clamp(min=0), fixed_rows)
         # where() sends no gradient to the clamped lookups of fixed tokens
         return self.dropout(torch.where(is_fixed, fixed, trainable))
+
+
+class FreezeSchedule(Callback):
+    """Trainer callback: applies a :class:`TextEmbedding`'s freeze schedule at the start of every epoch (also
+    after a resume, so a run resumed past ``freeze_epochs`` fine-tunes its vectors).
+
+    Args:
+        embedding: the embedding layer whose schedule to apply.
+    """
+
+    def __init__(self, embedding: TextEmbedding):
+        self.embedding = embedding
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        self.embedding.apply_schedule(epoch)

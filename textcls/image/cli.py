@@ -36,7 +36,7 @@ def train_config(args) -> dict:
 
 def cmd_train(args) -> int:
     from textcls.image.job import train_image
-    from textcls.jobs.train import default_run_dir
+    from textcls.runs.rundir import default_run_dir
 
     if args.threads:
         import torch

@@ -1,17 +1,8 @@
-"""The image jobs behind ``textcls image train / evaluate / predict``, on the shared :class:`Trainer`.
-
-A run directory holds::
-
-    RUN/config.yaml  resolved configuration      RUN/labels.json      the task (class names)
-    RUN/preprocess.json  input shape, normalisation, preset
-    RUN/model.pt     best weights                RUN/metrics.json     per-epoch history, final metrics
-    RUN/samples.png  training images             RUN/misclassified/epoch-NN.png   predicted/actual each epoch
-    RUN/curves.png, RUN/confusion.png, RUN/tensorboard/, RUN/checkpoints/  (RUN/phase1/ for a frozen first phase)
-"""
+"""The image jobs behind ``textcls image train / evaluate / predict``, on the shared :class:`Trainer`; what
+they write is described in :mod:`textcls.image.rundir`."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -22,14 +13,13 @@ from textcls.errors import TextclsError
 from textcls.image.batches import ImageBatches
 from textcls.image.data import ImageData, ImageSplit, Preprocess, load_images, read_image_file
 from textcls.image.models import get_model
-from textcls.image.previews import MisclassifiedHook, save_training_grid
-from textcls.jobs.plots import plot_confusion, plot_learning_curves
-from textcls.jobs.rundir import write_json
-from textcls.models import Task
-from textcls.training.checkpoints import load_checkpoint, save_checkpoint
-from textcls.training.trainer import Trainer, TrainerConfig, pick_device, seed_everything
+from textcls.image.previews import MisclassifiedPreviews, save_training_grid
+from textcls.image.rundir import ImageRunDir
+from textcls.runs.plots import plot_confusion, plot_learning_curves
+from textcls.training.checkpoints import CheckpointFiles
+from textcls.training.task import Task
+from textcls.training.trainer import Trainer, TrainerConfig, seed_everything
 
-IMAGE_RUN_FORMAT = "textcls.image-run/1"
 SECTIONS = ("model", "model_options", "data", "training", "phases", "files")
 DATA_KEYS = {"root", "download", "transform", "batch_size", "valid_split", "num_workers"}
 
@@ -95,9 +85,10 @@ def train_image(config: dict, run_dir: str | Path, resume: bool = False) -> dict
         resume: continue from the last checkpoint of the unfinished phase.
     """
     started = time.perf_counter()
-    run = Path(run_dir)
+    run = ImageRunDir(run_dir)
     if resume:
-        config = load_run_config(run)
+        run.check()
+        config = run.config()
     seed = int(config["training"].get("seed", 0))
     seed_everything(seed)
     data_config = config["data"]
@@ -105,11 +96,8 @@ def train_image(config: dict, run_dir: str | Path, resume: bool = False) -> dict
     job = ImageRun(config, data)
     train_split, valid_split = data.split_valid(float(data_config.get("valid_split") or 0.2), seed)
     if not resume:
-        run.mkdir(parents=True, exist_ok=True)
-        cfg.save_yaml({"format": IMAGE_RUN_FORMAT, **config}, run / "config.yaml")
-        write_json(run / "labels.json", job.task.to_dict())
-        write_json(run / "preprocess.json", job.preprocess.to_dict())
-        save_training_grid(train_split, data.classes, run / "samples.png", seed=seed)
+        run.save_setup(config, job.task, job.preprocess)
+        save_training_grid(train_split, data.classes, run.file("samples.png"), seed=seed)
     params = sum(p.numel() for p in job.model.parameters())
     sizes = f"train {len(train_split):,}, valid {len(valid_split):,}" + (
         f", test {len(data.test):,}" if data.test else ""
@@ -120,42 +108,28 @@ def train_image(config: dict, run_dir: str | Path, resume: bool = False) -> dict
     valid_batches = job.batches(valid_split, False)
     history: list[dict] = []
     trainer = None
-    for phase in _phases(config, job.model, run):
+    previews = MisclassifiedPreviews(valid_split, valid_batches, data.classes, run.file("misclassified"))
+    for phase in _phases(config, job.model, run.path):
         if phase["freeze"] is not None:
             (job.model.freeze if phase["freeze"] else job.model.unfreeze)()
             print(f"phase: {'head only (frozen backbone)' if phase['freeze'] else 'all layers'}, "
                   f"{phase['epochs']} epochs at lr {phase['lr']:g}")  # fmt: skip
         training = TrainerConfig.from_dict({**config["training"], "epochs": phase["epochs"], "lr": phase["lr"]})
-        trainer = Trainer(job.model, job.task, training, run_dir=phase["dir"])
-        trainer.hooks.append(MisclassifiedHook(valid_split, valid_batches, data.classes, run / "misclassified"))
-        last = phase["dir"] / "checkpoints" / "last.pt"
+        trainer = Trainer(job.model, job.task, training, run_dir=phase["dir"], callbacks=[previews])
+        last = CheckpointFiles(phase["dir"]).last
         if resume and last.exists():
             trainer.resume(last)
         history += trainer.fit(train_batches, valid_batches)  # ends with the phase's best weights loaded
-    save_checkpoint(run / "model.pt", {"model": job.model.state_dict()})
+    run.save_weights(job.model)
     result = {"history": history, "valid": trainer.evaluate(valid_batches)}
     if data.test is not None:
         result["test"] = trainer.evaluate(job.batches(data.test, False))
     result["seconds"] = time.perf_counter() - started
-    write_json(run / "metrics.json", result)
-    plot_learning_curves(history, run / "curves.png", training.monitor)
+    run.write_json("metrics.json", result)
+    plot_learning_curves(history, run.file("curves.png"), training.monitor)
     final = result.get("test") or result["valid"]
-    plot_confusion(final["confusion"], data.classes, run / "confusion.png")
+    plot_confusion(final["confusion"], data.classes, run.file("confusion.png"))
     return result
-
-
-def load_run_config(run: Path) -> dict:
-    """The saved config of an image run directory, checked."""
-    if not run.is_dir():
-        raise TextclsError(f"run directory not found: {run}")
-    if not (run / "config.yaml").exists():
-        raise TextclsError(f"{run} is not a textcls image run directory (no config.yaml)")
-    config = cfg.read_yaml(run / "config.yaml")
-    found = config.pop("format", None)
-    if found != IMAGE_RUN_FORMAT:
-        raise TextclsError(f"{run} is not an image run of this version (format {found!r}, expected "
-                           f"{IMAGE_RUN_FORMAT!r})")  # fmt: skip
-    return config
 
 
 class ImagePredictor:
@@ -167,28 +141,11 @@ class ImagePredictor:
     """
 
     def __init__(self, run_dir: str | Path, device: str = "cpu"):
-        run = Path(run_dir)
-        self.config = load_run_config(run)
-        for name in ("labels.json", "preprocess.json"):
-            if not (run / name).exists():
-                raise TextclsError(f"{run} is incomplete: {name} is missing")
-        self.task = Task.from_dict(json.loads((run / "labels.json").read_text(encoding="utf-8")))
-        self.preprocess = Preprocess.from_dict(json.loads((run / "preprocess.json").read_text(encoding="utf-8")))
-        weights = run / "model.pt" if (run / "model.pt").exists() else run / "checkpoints" / "best.pt"
-        if not weights.exists():
-            raise TextclsError(f"{run} has no trained weights (model.pt); did training finish?")
-        options = {**(self.config.get("model_options") or {})}
-        if "pretrained" in options:
-            options["pretrained"] = False  # the run's own weights replace them
-        self.device = pick_device(device)
-        self.model = get_model(self.config["model"], num_classes=self.task.num_classes, **options)
-        try:
-            self.model.load_state_dict(load_checkpoint(weights)["model"])
-        except RuntimeError as exc:
-            raise TextclsError(
-                f"weights in {weights} do not fit the saved config: {str(exc).splitlines()[0]}"
-            ) from None
-        self.model.to(self.device).eval()
+        run = ImageRunDir(run_dir)
+        self.config, self.task, self.preprocess = run.load_setup()
+        self.model = run.load_model(self.config, self.task)
+        self.trainer = Trainer.for_inference(self.model, self.task, device)  # moves the model to the device
+        self.device = self.trainer.device
 
     def evaluate(self, spec: str, root: str | None = None) -> dict:
         """Metrics on ``spec``'s test split (all of it when it has one split)."""
@@ -197,10 +154,8 @@ class ImagePredictor:
             raise TextclsError(f"{spec} has {len(data.classes)} classes; the model was trained on "
                                f"{self.task.num_classes} ({', '.join(map(str, self.task.labels))})")  # fmt: skip
         split = data.test or data.train
-        trainer = Trainer(self.model, self.task, TrainerConfig(device=str(self.device), progress=False),
-                          run_dir=None, tensorboard=False)  # fmt: skip
         batches = ImageBatches(split, self.preprocess, 256, train=False)
-        return {"images": len(split), **trainer.evaluate(batches)}
+        return {"images": len(split), **self.trainer.evaluate(batches)}
 
     @torch.no_grad()
     def predict(self, paths: list[str], top_k: int = 3) -> list[list[tuple[str, float]]]:

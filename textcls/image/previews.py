@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from textcls.image.data import ImageSplit
-from textcls.jobs.plots import pyplot
+from textcls.runs.plots import pyplot, save_figure
+from textcls.training.callbacks import Callback
+
+if TYPE_CHECKING:
+    from textcls.training.trainer import EpochResult, Trainer
 
 
 def _show(axis, image: torch.Tensor, title: str) -> None:
@@ -22,7 +27,7 @@ def _show(axis, image: torch.Tensor, title: str) -> None:
 
 
 def save_grid(images: list[torch.Tensor], titles: list[str], path: str | Path, columns: int = 8):
-    """A grid of images with titles; returns the matplotlib figure's PNG path."""
+    """A grid of images with titles, saved as a PNG; returns its path."""
     plt = pyplot()
     rows = max(1, -(-len(images) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.4, rows * 1.6), squeeze=False)
@@ -30,11 +35,7 @@ def save_grid(images: list[torch.Tensor], titles: list[str], path: str | Path, c
         axis.axis("off")
     for axis, image, title in zip(axes.flat, images, titles):
         _show(axis, image, title)
-    figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return Path(path)
+    return save_figure(figure, path)
 
 
 def save_training_grid(split: ImageSplit, classes: list[str], path: str | Path, count: int = 32, seed: int = 0):
@@ -43,9 +44,9 @@ def save_training_grid(split: ImageSplit, classes: list[str], path: str | Path, 
     return save_grid([split.load(i) for i in order], [classes[int(split.labels[i])] for i in order], path)
 
 
-class MisclassifiedHook:
-    """Trainer hook: after each epoch, up to ``count`` misclassified validation images titled predicted/actual,
-    saved as ``folder/epoch-NN.png`` (and to TensorBoard when the trainer writes it).
+class MisclassifiedPreviews(Callback):
+    """Trainer callback: after each epoch, up to ``count`` misclassified validation images titled
+    predicted/actual, saved as ``folder/epoch-NN.png`` (and to TensorBoard when the trainer writes it).
 
     Args:
         split: the validation split (raw images are shown, not the normalised inputs).
@@ -59,14 +60,12 @@ class MisclassifiedHook:
         self.split, self.batches, self.classes = split, batches, classes
         self.folder, self.count = Path(folder), count
 
-    def __call__(self, trainer, result) -> None:
-        if not trainer.is_main:
-            return
+    def on_epoch_end(self, trainer: Trainer, result: EpochResult) -> None:
         wrong: list[tuple[int, int]] = []
-        trainer.model.eval()
+        model = trainer.eval_model().eval()  # the validated weights (the moving average with ema_decay)
         with torch.no_grad():
             for step in self.batches:
-                predictions = trainer.task.predict(trainer.model(step.inputs[0].to(trainer.device))).cpu()
+                predictions = trainer.task.predict(model(step.inputs[0].to(trainer.device))).cpu()
                 for index, predicted, actual in zip(step.indices, predictions.tolist(), step.targets.tolist()):
                     if predicted != actual:
                         wrong.append((index, predicted))

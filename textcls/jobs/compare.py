@@ -17,16 +17,17 @@ Choices:
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from textcls._util import atomic_write, atomic_write_text
 from textcls.config import merge, save_yaml
 from textcls.errors import TextclsError
-from textcls.jobs.plots import pyplot
+from textcls.jobs.rundir import TextRunDir
 from textcls.jobs.train import train_text
+from textcls.runs.plots import pyplot, save_figure
 
 TRAINED = ("word2vec", "fasttext")
 
@@ -111,12 +112,10 @@ def common_dim(choices: list[EmbeddingChoice], base: dict) -> int:
 
 def _run(config: dict, run_dir: Path) -> dict:
     """Train one run, or read back a finished one, or resume an interrupted one."""
-    metrics = run_dir / "metrics.json"
-    if metrics.exists():
-        return json.loads(metrics.read_text(encoding="utf-8"))
-    if (run_dir / "checkpoints" / "last.pt").exists():
-        return train_text(config, run_dir, resume=True)
-    return train_text(config, run_dir)
+    run = TextRunDir(run_dir)
+    if run.file("metrics.json").exists():
+        return run.read_json("metrics.json")
+    return train_text(config, run_dir, resume=run.checkpoints.last.exists())
 
 
 def compare_embeddings(base: dict, embeddings, seeds: int = 3, output_dir: str | Path = "compare"):
@@ -231,10 +230,11 @@ def markdown(summary) -> str:
 
 
 def write_tables(summary, runs, output: Path) -> None:
-    (output / "summary.md").write_text(markdown(summary), encoding="utf-8")
-    summary.to_csv(output / "summary.csv", index=False)
-    (output / "summary.json").write_text(summary.to_json(orient="records", indent=2), encoding="utf-8")
-    runs.to_csv(output / "runs.csv", index=False)
+    """``summary.md``, ``summary.csv``, ``summary.json`` and ``runs.csv`` in ``output`` (each atomically)."""
+    atomic_write_text(output / "summary.md", markdown(summary))
+    atomic_write(output / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    atomic_write_text(output / "summary.json", summary.to_json(orient="records", indent=2))
+    atomic_write(output / "runs.csv", lambda tmp: runs.to_csv(tmp, index=False))
 
 
 def plot_accuracy(summary, path: Path) -> Path:
@@ -253,10 +253,7 @@ def plot_accuracy(summary, path: Path) -> Path:
     on = summary["evaluated_on"].iloc[0]
     axis.set(ylabel=f"{on} accuracy (%)", title=f"{on} accuracy, mean ± std over {int(summary['seeds'].max())} seeds")
     axis.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)
 
 
 def plot_valid_curves(curves: dict[str, list[list]], path: Path) -> Path:
@@ -278,7 +275,4 @@ def plot_valid_curves(curves: dict[str, list[list]], path: Path) -> Path:
     axis.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation accuracy (mean, range over seeds)")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)

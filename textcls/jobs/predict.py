@@ -8,10 +8,10 @@ from textcls.data.dataset import Dataset
 from textcls.data.example import Example
 from textcls.data.loader import TextBatches
 from textcls.errors import TextclsError
-from textcls.jobs.plots import plot_confusion
-from textcls.jobs.rundir import RunDir, write_json
+from textcls.jobs.rundir import TextRunDir
 from textcls.jobs.train import TextData, make_fields
-from textcls.training.trainer import Trainer, TrainerConfig
+from textcls.runs.plots import plot_confusion
+from textcls.training.trainer import Trainer
 from textcls.vocab import Vocab
 
 
@@ -24,12 +24,10 @@ class Predictor:
     """
 
     def __init__(self, run_dir, device: str = "cpu"):
-        self.run = RunDir(run_dir)
+        self.run = TextRunDir(run_dir)
         self.config, self.text_field, self.task, self.choice = self.run.load_setup()
         self.model = self.run.load_model(self.config, self.text_field, self.task)
-        self.trainer = Trainer(
-            self.model, self.task, TrainerConfig(device=device, progress=False), run_dir=None, tensorboard=False
-        )
+        self.trainer = Trainer.for_inference(self.model, self.task, device)
 
     def predict(self, texts: list[str], top_k: int = 3, batch_size: int = 256) -> list[list[tuple[str, float]]]:
         """For each text, its ``top_k`` labels with probabilities, most likely first (multi-label: every label
@@ -66,7 +64,7 @@ class Predictor:
 def evaluate_file(run_dir, path: str, device: str = "cpu", batch_size: int = 256) -> dict:
     """Metrics of a trained run on a labelled file (same column layout as its training file); writes
     ``evaluation-<file>.json`` and ``confusion-<file>.png`` into the run directory."""
-    run = RunDir(run_dir)
+    run = TextRunDir(run_dir)
     config, text_field, task, choice = run.load_setup()
     model = run.load_model(config, text_field, task)
     label_field = make_fields(config["data"])[1]
@@ -82,7 +80,7 @@ def evaluate_file(run_dir, path: str, device: str = "cpu", batch_size: int = 256
                     f"{path} has label {label!r}, which the model never saw in training "
                     f"(its labels: {', '.join(map(str, task.labels))})"
                 )
-    trainer = Trainer(model, task, TrainerConfig(device=device, progress=False), run_dir=None, tensorboard=False)
+    trainer = Trainer.for_inference(model, task, device)
     batches = TextBatches(
         data.train, text_field, label_field, batch_size=batch_size, order="sorted",
         max_length=config["data"].get("max_length"),
@@ -90,7 +88,7 @@ def evaluate_file(run_dir, path: str, device: str = "cpu", batch_size: int = 256
     result = trainer.evaluate(batches)
     result["examples"] = len(data.train)
     stem = _stem(path)
-    write_json(run.file(f"evaluation-{stem}.json"), result)
+    run.write_json(f"evaluation-{stem}.json", result)
     if "confusion" in result:
         plot_confusion(result["confusion"], task.labels, run.file(f"confusion-{stem}.png"), title=f"{stem}")
     return result

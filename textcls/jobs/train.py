@@ -10,9 +10,9 @@ from textcls.data.columns import choose_columns, read_dataset
 from textcls.data.fields import Field, LabelField, MultiLabelField
 from textcls.data.loader import TextBatches
 from textcls.errors import TextclsError
-from textcls.jobs.plots import plot_confusion, plot_learning_curves
-from textcls.jobs.rundir import RunDir, build_model, write_json
-from textcls.models import Task
+from textcls.jobs.rundir import TextRunDir, build_model, model_callbacks
+from textcls.runs.plots import plot_confusion, plot_learning_curves
+from textcls.training.task import Task
 from textcls.training.trainer import Trainer, TrainerConfig, seed_everything
 from textcls.vocab import Vocab
 
@@ -96,7 +96,7 @@ class TextData:
                         f"{', '.join(map(str, sorted(known, key=str)))})"
                     )
 
-    def batches(self, dataset, data: dict, train: bool, seed: int = 0, rank: int = 0, world_size: int = 1):
+    def batches(self, dataset, data: dict, train: bool, seed: int = 0):
         """Trainer batches for ``dataset`` (bucketed when training, sorted for evaluation)."""
         size = int(data.get("batch_size") or 64)
         return TextBatches(
@@ -104,7 +104,6 @@ class TextData:
             batch_size=size if train else max(size, 256),
             max_tokens=data.get("max_tokens") if train else None,
             order="bucket" if train else "sorted", seed=seed, max_length=data.get("max_length"),
-            num_replicas=world_size if train else 1, rank=rank if train else 0,
         )  # fmt: skip
 
 
@@ -141,17 +140,16 @@ def attach_embeddings(config: dict, text_data: TextData):
     return coverage
 
 
-def train_text(config: dict, run_dir: str | Path, resume: bool = False, rank: int = 0, world_size: int = 1) -> dict:
+def train_text(config: dict, run_dir: str | Path, resume: bool = False) -> dict:
     """Run the whole training job; returns the final metrics (also written to ``run_dir/metrics.json``).
 
     Args:
         config: the resolved config (see :func:`textcls.config.resolve`) with a ``files`` section.
         run_dir: the run directory (created; with ``resume``, an existing run to continue).
-        resume: continue from ``run_dir/checkpoints/last.pt``.
-        rank, world_size: for distributed runs (rank 0 writes files).
+        resume: continue from the run's last checkpoint.
     """
     started = time.perf_counter()
-    run = RunDir(run_dir)
+    run = TextRunDir(run_dir)
     training = TrainerConfig.from_dict(dict(config["training"]))
     seed_everything(training.seed)
     data = config["data"]
@@ -166,33 +164,30 @@ def train_text(config: dict, run_dir: str | Path, resume: bool = False, rank: in
         text_data = TextData(config)
         text_data.build_vocab(data)
         coverage = attach_embeddings(config, text_data)
-        if coverage is not None and rank == 0:
+        if coverage is not None:
             print(f"vectors: {coverage}")
         multilabel = bool(data.get("multilabel"))
         task = Task.from_labels(text_data.label_field.vocab.itos, multilabel=multilabel)
         vectors = text_data.text_field.vocab.vectors
     model = build_model(config, text_data.text_field, task, vectors)  # before writing: a bad option leaves no run
-    if rank == 0 and not resume:
+    if not resume:
         run.save_setup(config, text_data.text_field, task, text_data.choice)
-    if rank == 0:
-        sizes = ", ".join(
-            f"{name} {len(ds):,}" for name, ds in (("train", text_data.train), ("valid", text_data.valid),
-                                                   ("test", text_data.test)) if ds is not None
-        )  # fmt: skip
-        params = sum(p.numel() for p in model.parameters())
-        print(
-            f"data: {sizes} examples; {text_data.choice.describe()}; vocabulary {len(text_data.text_field.vocab):,}; "
-            f"{task.num_classes} classes ({task.kind})"
-        )
-        print(f"model: {config['model']} ({params:,} parameters)")
-    train_batches = text_data.batches(text_data.train, data, True, training.seed, rank, world_size)
+    sizes = ", ".join(
+        f"{name} {len(ds):,}" for name, ds in (("train", text_data.train), ("valid", text_data.valid),
+                                               ("test", text_data.test)) if ds is not None
+    )  # fmt: skip
+    params = sum(p.numel() for p in model.parameters())
+    print(
+        f"data: {sizes} examples; {text_data.choice.describe()}; vocabulary {len(text_data.text_field.vocab):,}; "
+        f"{task.num_classes} classes ({task.kind})"
+    )
+    print(f"model: {config['model']} ({params:,} parameters)")
+    train_batches = text_data.batches(text_data.train, data, True, training.seed)
     valid_batches = text_data.batches(text_data.valid, data, False) if text_data.valid is not None else None
-    trainer = Trainer(model, task, training, run_dir=run.path, rank=rank, world_size=world_size)
+    trainer = Trainer(model, task, training, run_dir=run.path, callbacks=model_callbacks(model))
     if resume:
-        trainer.resume(run.file("checkpoints") / "last.pt")
+        trainer.resume(run.checkpoints.last)
     history = trainer.fit(train_batches, valid_batches)
-    if rank != 0:
-        return {}
     run.save_weights(trainer.model)
     result = {"history": history, "best_epoch": trainer.best_epoch, "monitor": training.monitor}
     if coverage is not None:
@@ -202,20 +197,9 @@ def train_text(config: dict, run_dir: str | Path, resume: bool = False, rank: in
     if text_data.test is not None:
         result["test"] = trainer.evaluate(text_data.batches(text_data.test, data, False))
     result["seconds"] = time.perf_counter() - started
-    write_json(run.file("metrics.json"), result)
+    run.write_json("metrics.json", result)
     plot_learning_curves(history, run.file("curves.png"), training.monitor)
     final = result.get("test") or result.get("valid")
     if final and "confusion" in final:
         plot_confusion(final["confusion"], task.labels, run.file("confusion.png"))
     return result
-
-
-def default_run_dir(model: str, root: str | Path = "runs") -> Path:
-    """``runs/MODEL-YYYYmmdd-HHMMSS`` (a suffix is added if it exists)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path(root) / f"{model}-{stamp}"
-    suffix = 1
-    while path.exists():
-        suffix += 1
-        path = Path(root) / f"{model}-{stamp}-{suffix}"
-    return path

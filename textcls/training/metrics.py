@@ -79,7 +79,7 @@ class MetricTracker:
     """Collects loss, predictions and targets over an epoch and reports the metrics.
 
     Args:
-        task: the :class:`~textcls.models.Task` (its kind and labels), or ``None`` to track only the loss.
+        task: the :class:`~textcls.training.task.Task` (its kind and labels), or ``None`` to track only the loss.
     """
 
     def __init__(self, task=None):

@@ -1,9 +1,10 @@
 """One trainer for every model in textcls (text classifiers and image CNNs).
 
 The model owns the maths (``forward``); the trainer owns the engineering: device, mixed precision, gradient
-accumulation and clipping, optimizer and schedule, metrics, early stopping, best/last checkpoints, exact
-resume, TensorBoard and progress bars. It keeps no global state, and only rank 0 logs and writes files, so
-DDP adds only process-group setup and sharded batches (see :mod:`textcls.training.distributed`).
+accumulation and clipping, optimizer and schedule, metrics, early stopping, checkpoints (as a
+:class:`~textcls.training.checkpoints.CheckpointPolicy` says), exact resume, TensorBoard and progress bars. It
+keeps no global state and runs in one process. Its one extension point is
+:class:`~textcls.training.callbacks.Callback`.
 
 Batches are iterables of :class:`~textcls.training.step.Step` with an optional ``set_epoch(epoch)``.
 """
@@ -14,6 +15,7 @@ import copy
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,10 +23,19 @@ import torch
 from torch import nn
 
 from textcls.errors import TextclsError
-from textcls.training.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from textcls.training.callbacks import Callback
+from textcls.training.checkpoints import (
+    Checkpointer,
+    CheckpointFiles,
+    CheckpointPolicy,
+    load_checkpoint,
+    rng_state,
+    set_rng_state,
+)
 from textcls.training.metrics import MetricTracker
 from textcls.training.optim import build_optimizer, build_scheduler
 from textcls.training.reporting import Reporter
+from textcls.training.task import Task
 
 log = logging.getLogger("textcls")
 
@@ -52,7 +63,8 @@ class TrainerConfig:
         min_delta: smallest change that counts as an improvement.
         seed: random seed.
         progress: show a progress bar (``None``: only on a terminal).
-        restore_best: load the best weights when training ends.
+        restore_best: load the best weights when training ends (from ``best.pt``, or from memory without a run
+            directory).
         ema_decay: keep an exponential moving average of the weights with this decay per optimizer step (e.g.
             0.99) and validate, checkpoint and finish with the average (``0``: off).
     """
@@ -119,7 +131,7 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class EpochResult:
-    """What one epoch measured."""
+    """What one epoch measured (``epoch`` is 1-based; ``best``: the monitored metric improved)."""
 
     epoch: int
     train: dict
@@ -140,24 +152,26 @@ class Trainer:
 
     Args:
         model: the ``nn.Module``; ``model(*step.inputs)`` gives logits.
-        task: the :class:`~textcls.models.Task` (loss, predictions, label names).
+        task: the :class:`~textcls.training.task.Task` (loss, predictions, label names).
         config: a :class:`TrainerConfig`.
-        run_dir: where checkpoints and TensorBoard events go (``None``: nothing is written).
-        rank, world_size: this process's place in a distributed run (rank 0 logs and writes).
+        run_dir: where checkpoints (``run_dir/checkpoints/``) and TensorBoard events go (``None``: nothing is
+            written).
         tensorboard: write TensorBoard scalars under ``run_dir/tensorboard``.
         class_weights: optional per-class loss weights (multi-class).
+        callbacks: :class:`~textcls.training.callbacks.Callback` instances, called in this order.
+        checkpoints: which checkpoints to keep (default: ``best.pt`` and ``last.pt``).
     """
 
     def __init__(
         self,
         model: nn.Module,
-        task,
+        task: Task,
         config: TrainerConfig | None = None,
         run_dir: str | Path | None = None,
-        rank: int = 0,
-        world_size: int = 1,
         tensorboard: bool = True,
         class_weights: torch.Tensor | None = None,
+        callbacks: Sequence[Callback] = (),
+        checkpoints: CheckpointPolicy | None = None,
     ):
         self.config = config or TrainerConfig()
         self.task = task
@@ -165,8 +179,15 @@ class Trainer:
         self.model = model.to(self.device)
         self.loss_fn = task.loss_fn(class_weights.to(self.device) if class_weights is not None else None)
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.rank, self.world_size = rank, world_size
-        self.is_main = rank == 0
+        for callback in callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"trainer callbacks must be Callback instances, got {type(callback).__name__}")
+        self.callbacks: list[Callback] = list(callbacks)
+        policy = checkpoints or CheckpointPolicy()
+        files = CheckpointFiles(self.run_dir) if self.run_dir is not None else None
+        self.checkpointer = Checkpointer(
+            policy, files, keep_best_in_memory=self.config.restore_best and (files is None or not policy.save_best)
+        )
         self.use_amp = bool(self.config.amp and self.device.type == "cuda")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.optimizer = None  # built on first use: evaluation-only trainers never need one
@@ -177,12 +198,21 @@ class Trainer:
         self.best_score: float | None = None
         self.best_epoch: int | None = None
         self.stale_epochs = 0
-        self.reporter = Reporter(
-            self.run_dir if (self.is_main and tensorboard) else None, progress=self.config.progress and self.is_main
-        )
-        self.hooks: list = []  # callables(trainer, result) run after each epoch (e.g. image previews)
+        self.optimizer_steps = 0
+        self.reporter = Reporter(self.run_dir if tensorboard else None, progress=self.config.progress)
         self.average = copy.deepcopy(self.model).requires_grad_(False) if self.config.ema_decay else None
         self.average_updates = 0
+
+    @classmethod
+    def for_inference(cls, model: nn.Module, task: Task, device: str = "cpu") -> Trainer:
+        """A trainer that only runs :meth:`evaluate`: no progress bars, TensorBoard or checkpoints.
+
+        Args:
+            model: the trained model.
+            task: its task.
+            device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        """
+        return cls(model, task, TrainerConfig(device=device, progress=False), tensorboard=False)
 
     def eval_model(self) -> nn.Module:
         """The weights that are validated and checkpointed: the moving average with ``ema_decay``, else the model.
@@ -218,11 +248,8 @@ class Trainer:
         return self.optimizer
 
     # --- checkpoints -------------------------------------------------------------------------------
-    @property
-    def checkpoint_dir(self) -> Path | None:
-        return None if self.run_dir is None else self.run_dir / "checkpoints"
-
-    def _state(self, epoch: int) -> dict:
+    def state(self, epoch: int) -> dict:
+        """Everything :meth:`resume` needs to continue exactly after 0-based ``epoch``."""
         return {
             "model": self.model.state_dict(),
             "average": None
@@ -239,11 +266,14 @@ class Trainer:
             "best_score": self.best_score,
             "best_epoch": self.best_epoch,
             "stale_epochs": self.stale_epochs,
+            "optimizer_steps": self.optimizer_steps,
+            "checkpoints": self.checkpointer.state_dict(),
             "rng": rng_state(),
         }
 
     def resume(self, checkpoint: str | Path) -> None:
-        """Continue from a ``last.pt`` checkpoint: model, optimizer, scheduler, epoch, history, random state."""
+        """Continue from a resumable checkpoint (``last.pt``, or an every-N ``epoch-NNN.pt``): model, optimizer,
+        scheduler, epoch, history, checkpoint bookkeeping and random state."""
         state = load_checkpoint(checkpoint, map_location=self.device)
         self.model.load_state_dict(state["model"])
         if self.average is not None and state.get("average") is not None:
@@ -256,6 +286,8 @@ class Trainer:
         self.start_epoch = int(state["epoch"]) + 1
         self.best_score, self.best_epoch = state["best_score"], state["best_epoch"]
         self.stale_epochs = int(state["stale_epochs"])
+        self.optimizer_steps = int(state.get("optimizer_steps", 0))
+        self.checkpointer.load_state_dict(state.get("checkpoints"))
         set_rng_state(state["rng"])
         log.info("resumed from %s after epoch %d", checkpoint, self.start_epoch)
 
@@ -282,36 +314,42 @@ class Trainer:
                 group["lr"] = lr
         if self.start_epoch >= config.epochs:
             log.info("nothing to do: %d of %d epochs already done", self.start_epoch, config.epochs)
+        for callback in self.callbacks:
+            callback.on_fit_start(self)
         for epoch in range(self.start_epoch, config.epochs):
             result = self._run_epoch(epoch, train_batches, valid_batches)
             self.history.append(result.to_dict())
             stop = self._after_epoch(epoch, result)
-            for hook in self.hooks:
-                hook(self, result)
+            for callback in self.callbacks:
+                callback.on_epoch_end(self, result)
             if stop:
-                if self.is_main:
-                    log.info("early stopping: no improvement in %s for %d epochs", config.monitor, config.patience)
+                log.info("early stopping: no improvement in %s for %d epochs", config.monitor, config.patience)
                 break
-        if config.restore_best and self.best_epoch is not None and self.checkpoint_dir is not None:
-            best = self.checkpoint_dir / "best.pt"
-            if best.exists():
-                self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
+        self._load_final_weights()
+        for callback in self.callbacks:
+            callback.on_fit_end(self)
+        self.reporter.close()
+        return self.history
+
+    def _load_final_weights(self) -> None:
+        """The best weights with ``restore_best``, else the moving average (with ``ema_decay``), else the last."""
+        best = None
+        if self.config.restore_best and self.best_epoch is not None:
+            best = self.checkpointer.best_weights(self.best_epoch, map_location=self.device)
+            if best is None:
+                log.warning("restore_best: the weights of epoch %d were not kept (save_best off); keeping the "
+                            "final ones", self.best_epoch)  # fmt: skip
+        if best is not None:
+            self.model.load_state_dict(best)
         elif self.average is not None:
             self.model.load_state_dict(self.average.state_dict())
         if self.average is not None:  # from now on the model and its average are the same finished weights
             self.average.load_state_dict(self.model.state_dict())
-        self.reporter.close()
-        return self.history
-
-    def _call_epoch_hooks(self, epoch: int) -> None:
-        for module in self.model.modules():
-            hook = getattr(module, "on_epoch_start", None)
-            if callable(hook):
-                hook(epoch)
 
     def _run_epoch(self, epoch: int, train_batches, valid_batches) -> EpochResult:
         config = self.config
-        self._call_epoch_hooks(epoch)
+        for callback in self.callbacks:
+            callback.on_epoch_start(self, epoch)
         if hasattr(train_batches, "set_epoch"):
             train_batches.set_epoch(epoch)
         self.model.train()
@@ -372,6 +410,9 @@ class Trainer:
             self._update_average()
         if self.scheduler_every == "batch":
             self.scheduler.step()
+        self.optimizer_steps += 1
+        for callback in self.callbacks:
+            callback.after_step(self, self.optimizer_steps)
 
     def _score(self, metrics: dict) -> float:
         monitor = self.config.monitor
@@ -381,7 +422,7 @@ class Trainer:
         return float(metrics[monitor])
 
     def _after_epoch(self, epoch: int, result: EpochResult) -> bool:
-        """Best/last checkpoints, report, early stopping; returns True to stop."""
+        """Improvement, the checkpoint policy, the epoch line; returns True to stop early."""
         config = self.config
         score = self._score(result.valid or result.train)
         sign = -1.0 if config.monitor == "loss" else 1.0
@@ -392,14 +433,10 @@ class Trainer:
             self.history[-1]["best"] = True
         else:
             self.stale_epochs += 1
-        if self.is_main and self.checkpoint_dir is not None:
-            state = self._state(epoch)
-            if improved:
-                best = self.eval_model().state_dict()
-                save_checkpoint(self.checkpoint_dir / "best.pt", {"model": best, "epoch": epoch})
-            save_checkpoint(self.checkpoint_dir / "last.pt", state)
-        if self.is_main:
-            self.reporter.epoch(result, config.epochs)
+        for checkpoint in self.checkpointer.after_epoch(self, epoch + 1, score, improved):
+            for callback in self.callbacks:
+                callback.on_checkpoint(self, checkpoint)
+        self.reporter.epoch(result, config.epochs)
         return bool(config.patience) and self.stale_epochs >= config.patience
 
     @torch.no_grad()

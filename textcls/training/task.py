@@ -1,4 +1,5 @@
-"""The output side of a classifier, chosen from the labels: how many logits, which loss, how to predict.
+"""``Task``: the output side of a classifier (text or image), chosen from the labels: how many logits, which
+loss, how to predict. The trainer, the metrics and both kinds of jobs use it.
 
 - ``binary``: one logit, ``BCEWithLogitsLoss``; probability of the second label is ``sigmoid(logit)``.
 - ``multiclass``: one logit per class, ``CrossEntropyLoss``; ``softmax`` probabilities.

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textcls._util import atomic_write
+
 
 def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(figure, path: str | Path, dpi: int = 100) -> Path:
+    """Lay out ``figure``, write it to ``path`` atomically (the format from the suffix, e.g. ``.png``) and close it.
+
+    Args:
+        figure: a matplotlib figure.
+        path: the image file.
+        dpi: resolution.
+    """
+    path = Path(path)
+    figure.tight_layout()
+    atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png"))
+    pyplot().close(figure)
+    return path
 
 
 def plot_learning_curves(history: list[dict], path: str | Path, monitor: str = "accuracy") -> Path:
@@ -30,10 +48,7 @@ def plot_learning_curves(history: list[dict], path: str | Path, monitor: str = "
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return Path(path)
+    return save_figure(figure, path)
 
 
 def plot_confusion(matrix: list[list[int]], labels: list, path: str | Path, title: str = "confusion matrix") -> Path:
@@ -50,7 +65,4 @@ def plot_confusion(matrix: list[list[int]], labels: list, path: str | Path, titl
         for j, count in enumerate(row):
             axis.text(j, i, str(count), ha="center", va="center", color="white" if count > peak / 2 else "black")
     figure.colorbar(image, ax=axis, fraction=0.046)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return Path(path)
+    return save_figure(figure, path)
