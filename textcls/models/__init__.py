@@ -1,8 +1,17 @@
-"""Text classifiers by name (``get_model``) and the task heads."""
+"""Text classifiers by name (``get_model``; the contract a model follows: :mod:`textcls.models.registry`) and the
+task heads."""
 
 from textcls.models.bag import BagOfNgrams
 from textcls.models.heads import Task
 from textcls.models.lstm import LSTMClassifier
-from textcls.models.registry import available_models, get_model, register_model
+from textcls.models.registry import EMBEDDING_OPTIONS, available_models, get_model, register_model
 
-__all__ = ["BagOfNgrams", "LSTMClassifier", "Task", "available_models", "get_model", "register_model"]
+__all__ = [
+    "EMBEDDING_OPTIONS",
+    "BagOfNgrams",
+    "LSTMClassifier",
+    "Task",
+    "available_models",
+    "get_model",
+    "register_model",
+]
