@@ -59,6 +59,7 @@ def corpus(tmp_path_factory) -> dict:
 def test_the_registries_hold_every_built_in_model():
     assert {"bag", "bilstm", "lstm", "multilstm"} <= set(TEXT_MODELS)
     assert len(IMAGE_MODEL_NAMES) == 11 and {"lenet", "resnet", "resnet50-transfer"} <= set(IMAGE_MODEL_NAMES)
+    assert (MODELS.package, IMAGE_MODELS.package) == ("textcls.models", "textcls.image.models")  # found, not listed
 
 
 @pytest.mark.parametrize("name", TEXT_MODELS)
@@ -98,6 +99,12 @@ class _CopiesTheEmbedding(_MeanOverTime):
         self.embedding.dim = embedding.dim
 
 
+class _UnusedLayer(_MeanOverTime):
+    def __init__(self, embedding, num_outputs: int):
+        super().__init__(embedding, num_outputs)
+        self.spare = nn.Linear(2, 2)
+
+
 class _ForgetsState(nn.Module):
     """Padding-invariant, but learns a shift kept in a non-persistent buffer: it is not saved with the run."""
 
@@ -121,9 +128,10 @@ class _ForgetsState(nn.Module):
         (_MeanOverTime, "change with the padding"),
         (_OneLogit, "must return float logits [batch, 3]"),
         (_CopiesTheEmbedding, "keep the embedding it is given as self.embedding"),
+        (_UnusedLayer, "parameters ['spare.weight', 'spare.bias'] get no gradient"),
         (_ForgetsState, "predicts differently"),
     ],
-    ids=["padding", "shape", "own-copy-of-the-embedding", "state-not-saved"],
+    ids=["padding", "shape", "own-copy-of-the-embedding", "unused-parameters", "state-not-saved"],
 )
 def test_check_text_model_names_the_broken_rule(model, broken, tmp_path, temporary_models):
     register_model("broken")(model)
@@ -242,6 +250,9 @@ def test_a_model_with_its_own_table_gets_vocab_size_and_refuses_freezing():
     off = {"freeze_embeddings": False, "freeze_epochs": 0}  # the off values are accepted
     bag = get_model("bag", num_outputs=3, vocab_size=20, padding_idx=1, embedding_dim=8, buckets=10, **off)
     assert bag.embedding.weight.shape == (30, 8) and bag.padding_idx == 1
+    vectors = torch.randn(20, 5)
+    with_vectors = get_model("bag", num_outputs=3, vocab_size=20, padding_idx=1, vectors=vectors, buckets=10)
+    assert torch.equal(with_vectors.embedding.weight[2:20], vectors[2:]) and with_vectors.embedding.weight.shape[1] == 5
     for option, value in (("freeze_embeddings", True), ("freeze_epochs", 2), ("embedding_dropout", 0.1)):
         with pytest.raises(TextclsError, match=f"model 'bag' builds its own embedding table, so {option}="):
             get_model("bag", num_outputs=3, vocab_size=20, **{option: value})
@@ -338,17 +349,18 @@ def test_compare_embeddings_with_bag_trains_every_choice_it_can_take(corpus, tmp
     output = tmp_path / "compare"
     common = [corpus["train"], "--valid", corpus["valid"], "--test", corpus["test"], "--model", "bag", "--seeds", "1",
               *QUICK, "--output", output]  # fmt: skip
-    status, out, err = run_cli("compare-embeddings", *common, "--embeddings", f"random,glove:{vectors}")
+    choices = ["random", f"glove:{vectors}", "word2vec"]
+    status, out, err = run_cli("compare-embeddings", *common, "--embeddings", ",".join(choices))
     assert status == 0, err
     summary = yaml.safe_load((output / "comparison.yaml").read_text())
-    assert summary["embeddings"] == ["random", f"glove:{vectors}"] and summary["embedding_dim"] == 8
-    assert len(list((output / "runs").iterdir())) == 2 and "| random |" in out
+    assert summary["embeddings"] == choices and summary["embedding_dim"] == 8
+    assert len(list((output / "runs").iterdir())) == 3 and "| random |" in out and "| word2vec |" in out
 
-    refused = tmp_path / "refused"
-    status, _, err = run_cli("compare-embeddings", *common[:-1], refused, "--embeddings",
-                             f"random,glove-frozen:{vectors}")  # fmt: skip
-    assert_one_line_error(status, err, f"--embeddings glove-frozen:{vectors}", "'bag' builds its own embedding table")
-    assert not (refused / "runs").exists()  # refused before the first run trained
+    for frozen in (f"glove-frozen:{vectors}", f"glove-thaw:{vectors}:1"):
+        refused = tmp_path / "refused"
+        status, _, err = run_cli("compare-embeddings", *common[:-1], refused, "--embeddings", f"random,{frozen}")
+        assert_one_line_error(status, err, f"--embeddings {frozen}", "'bag' builds its own embedding table")
+        assert not (refused / "runs").exists()  # refused before the first run trained
 
 
 # --- the README's "How to add a text model", followed literally ---------------------------------------------
