@@ -313,6 +313,10 @@ def cmd_compare(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textcls", description="PyTorch text classification toolkit.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more logging")
+    parser.add_argument(
+        "--model-module", action="append", metavar="FILE_OR_MODULE",
+        help="import this .py file or module first, so the models it registers can be used (repeatable)",
+    )  # fmt: skip
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -392,7 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if getattr(args, "run", None) is cmd_train and not args.file and not args.resume:
         parser.error("train needs a FILE (or --resume RUN_DIR)")
+    from textcls.registry import import_model_module
+
     try:
+        for spec in args.model_module or []:
+            import_model_module(spec)
         return args.run(args)
     except TextclsError as exc:
         print(f"textcls: error: {exc}", file=sys.stderr)

@@ -26,13 +26,6 @@ def config_dirs() -> list[Path]:
     return [Path(__file__).resolve().parents[1] / "configs", Path(sys.prefix) / "share" / "textcls" / "configs"]
 
 
-def available_configs() -> list[str]:
-    names = set()
-    for directory in config_dirs():
-        names.update(path.stem for path in directory.glob("*.yaml"))
-    return sorted(names)
-
-
 def read_yaml(path: str | Path) -> dict:
     """Read a YAML mapping, with one-line errors."""
     path = Path(path)
@@ -48,12 +41,20 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def model_defaults(model: str) -> dict:
-    """The defaults of ``configs/MODEL.yaml``."""
+    """The defaults of ``configs/MODEL.yaml``; a registered model without one gets empty sections (its builder's
+    defaults and the library's).
+
+    Raises:
+        TextclsError: when ``model`` is not a registered text model (listing those that are).
+    """
+    from textcls.models.registry import MODELS
+
+    MODELS.builder(model)  # the one-line error for an unknown name
     for directory in config_dirs():
         path = directory / f"{model}.yaml"
         if path.exists():
             return read_yaml(path)
-    raise TextclsError(f"unknown model {model!r}; choose one of: {', '.join(available_configs())}")
+    return {"model": model, "model_options": {}, "data": {}, "training": {}}
 
 
 def merge(base: dict, override: dict) -> dict:

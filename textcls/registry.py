@@ -1,16 +1,30 @@
 """A registry of builders by name, for text models and image models alike.
 
-Each registry knows how to import the modules that register its built-in entries, so ``get`` works without the
-caller importing them first, and an unknown name or option ends in one line listing what exists.
+A builder is a class or function registered under a name; its signature is the contract: the parameters it
+declares (with their defaults and annotations) are the only options it takes. :meth:`Registry.check` binds options
+to that signature (``inspect.signature(builder).bind``) before anything is built, so an unknown option, a
+missing one or a value of the wrong type ends in one line instead of a ``TypeError`` from deep inside the builder.
+
+Built-in entries are found without a hand-kept list: on first lookup the registry imports every module of its
+package (``textcls.models``, ``textcls.image.models``), and a model file dropped into that package registers
+itself. Models defined elsewhere register when their module is imported (``textcls --model-module FILE_OR_MODULE``
+on the command line, see :func:`import_model_module`).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import pkgutil
+import sys
+import types
 from collections.abc import Callable
+from pathlib import Path
 
 from textcls.errors import TextclsError
+
+_SIMPLE_TYPES = (bool, int, float, str)
 
 
 class Registry:
@@ -18,22 +32,38 @@ class Registry:
 
     Args:
         kind: what the entries are, for messages (``"model"``, ``"image model"``).
-        builtin_modules: modules whose import registers the built-in entries (imported on first lookup).
+        package: the package whose modules register the built-in entries (all imported on first lookup).
+        given: parameters the caller supplies (``num_classes``), left out of the options listed in messages.
     """
 
-    def __init__(self, kind: str, builtin_modules: tuple[str, ...] = ()):
+    def __init__(self, kind: str, package: str | None = None, given: tuple[str, ...] = ()):
         self.kind = kind
-        self.builtin_modules = builtin_modules
+        self.package = package
+        self.given = given
         self._builders: dict[str, Callable] = {}
+        self._loaded = package is None
 
     def register(self, name: str):
-        """Decorator: make a class or builder function available as ``name``."""
+        """Decorator: make a class or builder function available as ``name``.
+
+        Registering a name again from the module that registered it first replaces the entry (a re-import or a
+        notebook cell run twice); from any other module it is an error, so two models cannot claim one name.
+        """
 
         def register(builder):
+            existing = self._builders.get(name)
+            if existing is not None and existing.__module__ != builder.__module__:
+                raise TextclsError(
+                    f"{self.kind} {name!r} is already registered by {existing.__module__}; choose another name"
+                )
             self._builders[name] = builder
             return builder
 
         return register
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (for tests and notebooks that registered a temporary model)."""
+        self._builders.pop(name, None)
 
     def names(self) -> list[str]:
         self._load_builtin()
@@ -44,23 +74,159 @@ class Registry:
         self._load_builtin()
         return {name: (inspect.getdoc(b) or "").splitlines()[0] for name, b in sorted(self._builders.items())}
 
-    def build(self, name: str, **options):
-        """Build the entry registered as ``name`` with ``options``.
+    def builder(self, name: str) -> Callable:
+        """The builder registered as ``name``.
 
         Raises:
-            TextclsError: for an unknown name (listing the valid ones) or an option the builder does not take.
+            TextclsError: for an unknown name, listing the valid ones.
         """
         self._load_builtin()
         if name not in self._builders:
-            raise TextclsError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(sorted(self._builders))}")
+            raise TextclsError(
+                f"unknown {self.kind} {name!r}; choose one of: {', '.join(sorted(self._builders))} (a model of your "
+                "own: import its module first, or pass textcls --model-module FILE)"
+            )
+        return self._builders[name]
+
+    def parameters(self, name: str) -> dict[str, inspect.Parameter]:
+        """The parameters of ``name``'s builder, annotations evaluated where they can be."""
+        return dict(signature_of(self.builder(name)).parameters)
+
+    def check(self, name: str, options: dict) -> dict:
+        """Bind ``options`` to ``name``'s builder without building it; returns them with values converted.
+
+        Numbers given as text (YAML reads ``1e-3`` as a string) become ``float`` where the annotation says
+        ``float``; ``int`` options also take a whole-number float. Other annotations are not checked.
+
+        Raises:
+            TextclsError: (one line) for an unknown name, an option the builder does not take (naming the other
+                entries that do take it), a required option that is missing, or a value of the wrong type.
+        """
+        parameters = self.parameters(name)
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            for option in options:
+                if option not in parameters:
+                    raise TextclsError(self._unknown_option(name, option, parameters))
         try:
-            return self._builders[name](**options)
-        except TypeError as exc:
-            if "unexpected keyword argument" not in str(exc):
-                raise
-            option = str(exc).rsplit(" ", 1)[-1]
-            raise TextclsError(f"{self.kind} {name!r} has no option {option}") from None
+            bound = signature_of(self.builder(name)).bind(**options)
+        except TypeError as exc:  # bind's own message: "missing a required argument: 'x'"
+            raise TextclsError(f"{self.kind} {name!r}: {exc}") from None
+        return {
+            option: convert_value(f"{self.kind} {name!r} option {option}", value, parameters[option].annotation)
+            if option in parameters
+            else value
+            for option, value in bound.arguments.items()
+        }
+
+    def build(self, name: str, **options):
+        """Build the entry registered as ``name`` with ``options``, checked first (:meth:`check`).
+
+        A ``ValueError`` raised by the builder (an impossible value, such as a dropout of 1.5) becomes a one-line
+        :class:`TextclsError`; any other exception from the builder is a bug and keeps its traceback.
+        """
+        options = self.check(name, options)
+        try:
+            return self.builder(name)(**options)
+        except TextclsError:
+            raise
+        except ValueError as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise TextclsError(f"{self.kind} {name!r} cannot be built with these options: {reason}") from None
+
+    def _unknown_option(self, name: str, option: str, parameters: dict) -> str:
+        own = ", ".join(sorted(set(parameters) - set(self.given))) or "none"
+        others = [other for other in self.names() if other != name and option in self.parameters(other)]
+        where = f"; {', '.join(repr(o) for o in others)} {'takes' if len(others) == 1 else 'take'} it" if others else ""
+        return f"{self.kind} {name!r} has no option {option!r}{where} (options of {name!r}: {own})"
 
     def _load_builtin(self) -> None:
-        for module in self.builtin_modules:
-            importlib.import_module(module)
+        if self._loaded:
+            return
+        self._loaded = True
+        package = importlib.import_module(self.package)
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{self.package}.{module.name}")
+
+
+def signature_of(builder: Callable) -> inspect.Signature:
+    """``inspect.signature`` with string annotations evaluated (``from __future__ import annotations``), or left
+    as strings when a name in them cannot be resolved."""
+    try:
+        return inspect.signature(builder, eval_str=True)
+    except NameError:
+        return inspect.signature(builder)
+
+
+def convert_value(what: str, value, annotation):
+    """``value`` checked against a simple annotation (``bool``, ``int``, ``float``, ``str``, or one of them
+    ``| None``), converted where that is lossless; other annotations pass ``value`` through.
+
+    Raises:
+        TextclsError: naming ``what``, the value and the expected type.
+    """
+    allowed = _simple_types(annotation)
+    if allowed is None or (value is None and type(None) in allowed):
+        return value
+    if isinstance(value, bool):  # bool is an int subclass: only a bool annotation takes it
+        if bool in allowed:
+            return value
+    elif isinstance(value, int) and (int in allowed or float in allowed):
+        return value if int in allowed else float(value)
+    elif isinstance(value, float) and float in allowed:
+        return value
+    elif isinstance(value, float) and int in allowed and value.is_integer():
+        return int(value)
+    elif isinstance(value, str) and str in allowed:
+        return value
+    elif isinstance(value, str) and float in allowed:
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+    raise TextclsError(f"{what}={value!r}: expected {names}")
+
+
+def _simple_types(annotation) -> tuple[type, ...] | None:
+    """The types of a simple annotation, or ``None`` when it is not one (or not given)."""
+    if annotation in _SIMPLE_TYPES:
+        return (annotation,)
+    if isinstance(annotation, types.UnionType):
+        members = annotation.__args__
+        if all(m in _SIMPLE_TYPES or m is type(None) for m in members):
+            return members
+    return None
+
+
+def import_model_module(spec: str) -> types.ModuleType:
+    """Import a module that registers models: a ``.py`` file path, or a dotted module name on ``sys.path``.
+
+    Importing runs the module's code, so this is only ever done for a module the user names on the command line
+    or in Python, never for one named in a config or a run directory.
+
+    Raises:
+        TextclsError: when the file or module does not exist.
+    """
+    if spec.endswith(".py") or "/" in spec or "\\" in spec:
+        path = Path(spec).resolve()
+        if not path.is_file():
+            raise TextclsError(f"model module not found: {spec} (give a .py file or an importable module name)")
+        name = path.stem
+        loaded = sys.modules.get(name)
+        if loaded is not None and getattr(loaded, "__file__", None) == str(path):
+            return loaded
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module  # before running it, as a normal import does (dataclasses look it up)
+        try:
+            module_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
+    try:
+        return importlib.import_module(spec)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (spec == exc.name or spec.startswith(exc.name + ".")):
+            raise  # the module exists but imports something missing: its own problem, with its traceback
+        raise TextclsError(f"model module {spec!r} not found (give a .py file or an importable module name)") from None

@@ -27,6 +27,7 @@ from textcls.config import merge, save_yaml
 from textcls.errors import TextclsError
 from textcls.jobs.rundir import TextRunDir
 from textcls.jobs.train import train_text
+from textcls.models.registry import EMBEDDING_OPTIONS, split_options
 from textcls.runs.plots import pyplot, save_figure
 
 TRAINED = ("word2vec", "fasttext")
@@ -59,7 +60,8 @@ class EmbeddingChoice:
         return re.sub(r"[^A-Za-z0-9.+-]+", "_", self.label).strip("_")[:80]
 
     def overrides(self) -> dict:
-        """Config changes for this choice."""
+        """Config changes for this choice (the freeze options at their off values unless the choice freezes, which
+        a model with its own embedding table accepts: see :func:`textcls.models.registry.split_options`)."""
         options = {"freeze_embeddings": self.freeze, "freeze_epochs": self.freeze_epochs}
         return {"data": {"vectors": self.source}, "model_options": options}
 
@@ -107,7 +109,7 @@ def common_dim(choices: list[EmbeddingChoice], base: dict) -> int:
     for choice in choices:
         if choice.source and choice.source not in TRAINED:
             return Vectors(choice.source, vectors_dir=data.get("vectors_dir")).dim
-    return int(base.get("model_options", {}).get("embedding_dim") or 100)
+    return int(base.get("model_options", {}).get("embedding_dim") or EMBEDDING_OPTIONS["embedding_dim"])
 
 
 def _run(config: dict, run_dir: Path) -> dict:
@@ -145,10 +147,16 @@ def compare_embeddings(base: dict, embeddings, seeds: int = 3, output_dir: str |
         "model_options": {"embedding_dim": dim},
         "training": {"progress": False},
     }
+    configs = {choice: merge(merge(base, shared), choice.overrides()) for choice in choices}
+    for choice, config in configs.items():  # every choice fits the model before the first run trains
+        try:
+            split_options(config["model"], config["model_options"])
+        except TextclsError as exc:
+            raise TextclsError(f"--embeddings {choice.label}: {exc}") from None
     rows, curves = [], {}
     for choice in choices:
         for seed in range(seeds):
-            config = merge(merge(merge(base, shared), choice.overrides()), {"training": {"seed": seed}})
+            config = merge(configs[choice], {"training": {"seed": seed}})
             run_dir = output / "runs" / f"{choice.slug}-seed{seed}"
             print(f"compare: {choice.label}, seed {seed} → {run_dir}", flush=True)
             result = _run(config, run_dir)

@@ -16,6 +16,7 @@ from textcls.data.columns import ColumnChoice
 from textcls.data.fields import Field
 from textcls.embeddings.layer import TextEmbedding
 from textcls.models import get_model
+from textcls.models.registry import split_options
 from textcls.runs.rundir import RunDir
 from textcls.training.callbacks import Callback
 from textcls.training.task import Task
@@ -55,23 +56,23 @@ class TextRunDir(RunDir):
 
 
 def build_model(config: dict, text_field: Field, task: Task, vectors: torch.Tensor | None = None) -> torch.nn.Module:
-    """The configured model for this vocabulary and task (``vectors`` initialise its embedding; the saved config
-    records their dimension as ``model_options.embedding_dim``, so a reloaded model has the same shape)."""
-    options = dict(config.get("model_options") or {})
+    """The configured model for this vocabulary and task, built by the text-model contract
+    (:mod:`textcls.models.registry`): the embedding from ``vectors`` (or random) and the embedding options of
+    ``model_options``, its ``<pad>`` row from the field, rows no training text uses kept fixed; then the model
+    around it with its own options. The saved config records the vectors' dimension as
+    ``model_options.embedding_dim``, so a reloaded model has the same shape."""
     vocab = text_field.vocab
-    if vectors is not None:
-        options["vectors"] = vectors
-    model = get_model(
+    options = config.get("model_options") or {}
+    split_options(config["model"], options)  # one-line errors first (an option named like a given argument too)
+    return get_model(
         config["model"],
-        vocab_size=len(vocab),
         num_outputs=task.num_outputs,
+        vocab_size=len(vocab),
         padding_idx=vocab.stoi[text_field.pad_token],
+        vectors=vectors,
+        fix_rows_from=vocab.counted_prefix() if vocab.freqs else None,  # words only the vectors file brought in
         **options,
     )
-    embedding = getattr(model, "embedding", None)
-    if isinstance(embedding, TextEmbedding) and vocab.freqs:
-        embedding.fix_rows_from(vocab.counted_prefix())  # words only the vectors file brought in
-    return model
 
 
 def model_callbacks(model: torch.nn.Module) -> list[Callback]:

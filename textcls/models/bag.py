@@ -14,8 +14,13 @@ from textcls.models.registry import register_model
 _BIGRAM_PRIME = 116_049_371  # the multiplier fastText uses to hash word n-grams
 
 
+@register_model("bag")
 class BagOfNgrams(nn.Module):
-    """Mean of word (+ hashed n-gram) embeddings → dropout → Linear.
+    """fastText-style bag of words + hashed bigrams (EmbeddingBag, sparse gradients): the fast baseline
+
+    The mean of word (+ hashed n-gram) embeddings → dropout → Linear. It builds its own embedding table (the
+    bigram rows follow the vocabulary's), so it takes ``vocab_size`` instead of the shared embedding and cannot
+    freeze its vectors (the text-model contract: :mod:`textcls.models.registry`).
 
     Args:
         vocab_size: number of token ids.
@@ -73,9 +78,3 @@ class BagOfNgrams(nn.Module):
         """Args: tokens ``[batch, time]`` ids; lengths ``[batch]``. Returns logits."""
         pooled = self.embedding(self.bag_ids(tokens, lengths))
         return self.output(self.dropout(pooled))
-
-
-@register_model("bag")
-def bag(vocab_size: int, num_outputs: int, **options) -> BagOfNgrams:
-    """fastText-style bag of words + hashed bigrams (EmbeddingBag, sparse gradients): the fast baseline."""
-    return BagOfNgrams(vocab_size, num_outputs, **options)

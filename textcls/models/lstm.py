@@ -7,6 +7,8 @@ Linear. Pooling ``last`` takes the final hidden state of the top layer (both dir
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -14,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from textcls.embeddings.layer import TextEmbedding
 from textcls.errors import TextclsError
 from textcls.models.registry import register_model
+from textcls.registry import signature_of
 
 POOLINGS = ("last", "max", "mean", "max+mean")
 
@@ -22,53 +25,33 @@ class LSTMClassifier(nn.Module):
     """LSTM text classifier.
 
     Args:
-        vocab_size: number of token ids.
+        embedding: the token embedding (given by :func:`~textcls.models.registry.get_model`).
         num_outputs: logits to produce (from the task's head).
-        embedding_dim: vector size (ignored when ``vectors`` is given).
         hidden_size: LSTM units per direction.
         num_layers: stacked LSTM layers.
         bidirectional: read the text both ways.
         dropout: dropout before the output layer, and between LSTM layers when ``num_layers > 1``.
-        embedding_dropout: dropout on the embedded tokens.
         pooling: ``"last"``, ``"max"``, ``"mean"`` or ``"max+mean"`` (both, concatenated).
         packed: use ``pack_padded_sequence`` (``False`` runs the LSTM over the padding too; for comparison).
-        vectors: initial embedding weights ``[vocab_size, dim]``.
-        padding_idx: id of ``<pad>``.
-        freeze_embeddings: keep the vectors fixed.
-        freeze_epochs: keep the vectors fixed for the first N epochs.
         mean_embedding: also give the output layer the mean of the embedded tokens (a fastText-like shortcut).
     """
 
     def __init__(
         self,
-        vocab_size: int,
+        embedding: TextEmbedding,
         num_outputs: int,
-        embedding_dim: int = 100,
         hidden_size: int = 128,
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.3,
-        embedding_dropout: float = 0.0,
         pooling: str = "last",
         packed: bool = True,
-        vectors: torch.Tensor | None = None,
-        padding_idx: int | None = None,
-        freeze_embeddings: bool = False,
-        freeze_epochs: int = 0,
         mean_embedding: bool = False,
     ):
         super().__init__()
         if pooling not in POOLINGS:
             raise TextclsError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
-        self.embedding = TextEmbedding(
-            vocab_size,
-            embedding_dim,
-            vectors=vectors,
-            padding_idx=padding_idx,
-            freeze=freeze_embeddings,
-            freeze_epochs=freeze_epochs,
-            dropout=embedding_dropout,
-        )
+        self.embedding = embedding
         self.lstm = nn.LSTM(
             self.embedding.dim,
             hidden_size,
@@ -136,22 +119,37 @@ class LSTMClassifier(nn.Module):
         return (sequence * mask).sum(dim=1) / lengths.clamp(min=1).unsqueeze(1).to(sequence.dtype)
 
 
-@register_model("lstm")
-def lstm(vocab_size: int, num_outputs: int, **options) -> LSTMClassifier:
-    """Single-layer LSTM, last hidden state → dropout → Linear (the book's LSTMClassifier)."""
-    options.setdefault("num_layers", 1)
-    return LSTMClassifier(vocab_size, num_outputs, bidirectional=False, **options)
+def _preset(summary: str, fixed: dict | None = None, **defaults) -> Callable[..., LSTMClassifier]:
+    """A builder of :class:`LSTMClassifier` whose signature is the class's, less the ``fixed`` options (set, and
+    not settable: a "bilstm" is bidirectional) and with other ``defaults``; the registry checks options against
+    it."""
+    fixed = fixed or {}
+    signature = signature_of(LSTMClassifier)
+    parameters = [
+        parameter.replace(default=defaults.get(name, parameter.default))
+        for name, parameter in signature.parameters.items()
+        if name not in fixed
+    ]
+
+    def build(embedding: TextEmbedding, num_outputs: int, **options) -> LSTMClassifier:
+        return LSTMClassifier(embedding, num_outputs, **{**defaults, **options, **fixed})
+
+    build.__signature__ = signature.replace(parameters=parameters)
+    build.__doc__ = summary
+    return build
 
 
-@register_model("multilstm")
-def multilstm(vocab_size: int, num_outputs: int, **options) -> LSTMClassifier:
-    """Stacked LSTM (num_layers, default 2) with inter-layer dropout; the top layer's hidden state."""
-    options.setdefault("num_layers", 2)
-    return LSTMClassifier(vocab_size, num_outputs, bidirectional=False, **options)
-
-
-@register_model("bilstm")
-def bilstm(vocab_size: int, num_outputs: int, **options) -> LSTMClassifier:
-    """Bidirectional LSTM; last forward and backward states concatenated (hidden[-2] ‖ hidden[-1])."""
-    options.setdefault("num_layers", 1)
-    return LSTMClassifier(vocab_size, num_outputs, bidirectional=True, **options)
+register_model("lstm")(_preset("Single-layer LSTM, last hidden state → dropout → Linear (the book's LSTMClassifier)"))
+register_model("multilstm")(
+    _preset(
+        "Stacked LSTM (num_layers, default 2) with inter-layer dropout; the top layer's hidden state",
+        fixed={"bidirectional": False},
+        num_layers=2,
+    )
+)
+register_model("bilstm")(
+    _preset(
+        "Bidirectional LSTM; last forward and backward states concatenated (hidden[-2] ‖ hidden[-1])",
+        fixed={"bidirectional": True},
+    )
+)

@@ -7,10 +7,7 @@ from torch import nn
 from textcls.errors import TextclsError
 from textcls.registry import Registry
 
-IMAGE_MODELS = Registry(
-    "image model",
-    ("textcls.image.models.course", "textcls.image.models.classic", "textcls.image.models.transfer"),
-)
+IMAGE_MODELS = Registry("image model", "textcls.image.models", given=("num_classes",))
 
 
 def register_image_model(name: str):
