@@ -10,6 +10,7 @@ import importlib
 import inspect
 from collections.abc import Callable
 
+from textcls.conversion import convert_arguments
 from textcls.errors import TextclsError
 
 
@@ -53,6 +54,7 @@ class Registry:
         self._load_builtin()
         if name not in self._builders:
             raise TextclsError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(sorted(self._builders))}")
+        options = convert_arguments(self._builders[name], options, "model_options")  # '1e-3' → 0.001 for a float
         try:
             return self._builders[name](**options)
         except TypeError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from textcls.conversion import section_from_dict
 from textcls.errors import TextclsError
 from textcls.training.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from textcls.training.metrics import MetricTracker
@@ -79,12 +80,13 @@ class TrainerConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainerConfig:
-        """Build from a dict, rejecting unknown keys with the list of valid ones."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TextclsError(f"unknown training setting(s): {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-        return cls(**values)
+        """Build from a dict (a config's ``training`` section): each value converted to its field's type
+        (``'1e-3'`` → ``0.001``), unknown keys and wrong types rejected in one line (:mod:`textcls.conversion`)."""
+        return section_from_dict(cls, values, "training")
+
+    def to_dict(self) -> dict:
+        """The mapping ``from_dict`` reads back."""
+        return asdict(self)
 
 
 def pick_device(name: str = "auto") -> torch.device:
