@@ -7,52 +7,43 @@ stderr and exit status 2; other exceptions are bugs and keep their traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
 from pathlib import Path
 
+from textcls.config_types import ColumnOptions, DataConfig, ReadOptions
+from textcls.conversion import field_types, literal_choices
 from textcls.errors import TextclsError
 
 log = logging.getLogger("textcls")
+TABLE_SECTIONS = (ColumnOptions, ReadOptions)  # the "reading the file" flags: one per field with a help
 
 
-def _csv_list(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def add_section_flags(group, section) -> list[str]:
+def add_section_flags(group, section) -> None:
     """A flag for each field of the dataclass ``section`` with ``help`` metadata (``--text-col`` for
     ``text_col``): a bool is a switch, a ``Literal`` lists its choices, anything else takes the text, which the
-    config converts; the help shows the field's default. Returns the field names."""
-    import dataclasses
-
-    from textcls.conversion import field_types, literal_choices
-
+    config converts; the help shows the field's default."""
     types = field_types(section)
-    names = []
     for f in dataclasses.fields(section):
         if "help" not in f.metadata:
             continue
-        flag, help = "--" + f.name.replace("_", "-"), f.metadata["help"]
+        flag, text = "--" + f.name.replace("_", "-"), f.metadata["help"]
         if f.default not in (None, False, dataclasses.MISSING):
-            help += f" (default {f.default!r})"
+            text += f" (default {f.default!r})"
         if types[f.name] is bool:
-            group.add_argument(flag, action="store_true", default=None, help=help)
+            group.add_argument(flag, action="store_true", default=None, help=text)
         else:
-            group.add_argument(flag, choices=literal_choices(types[f.name]), help=help)
-        names.append(f.name)
-    return names
+            group.add_argument(flag, choices=literal_choices(types[f.name]), help=text)
 
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
     """Options that say how to read a user's csv/tsv/json file (shared by every data-reading command): one flag
     per :class:`~textcls.config_types.ColumnOptions` and :class:`~textcls.config_types.ReadOptions` field."""
-    from textcls.config_types import ColumnOptions, ReadOptions
-
     group = parser.add_argument_group("reading the file (also --set data.csv_reader_params.KEY=VALUE)")
-    names = add_section_flags(group, ColumnOptions) + add_section_flags(group, ReadOptions)
-    parser.set_defaults(table_settings=names)
+    for section in TABLE_SECTIONS:
+        add_section_flags(group, section)
 
 
 def add_vectors_options(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +63,8 @@ def given(settings: dict) -> dict:
 
 def table_settings(args) -> dict:
     """The file-reading settings given on the command line (a ``data`` section; flags not given left out)."""
-    return given({key: getattr(args, key) for key in args.table_settings})
+    names = [f.name for section in TABLE_SECTIONS for f in dataclasses.fields(section) if "help" in f.metadata]
+    return given({name: getattr(args, name) for name in names})
 
 
 def cmd_tokenizers(args) -> int:
@@ -91,7 +83,6 @@ def cmd_inspect(args) -> int:
     import random
     import statistics
 
-    from textcls.config_types import DataConfig
     from textcls.data import make_batches, padding_fraction
     from textcls.jobs.train import choose_file_columns, make_fields, read_file
 
@@ -317,8 +308,6 @@ def cmd_compare(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from textcls.config_types import DataConfig
-
     parser = argparse.ArgumentParser(prog="textcls", description="PyTorch text classification toolkit.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more logging")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
