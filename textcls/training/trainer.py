@@ -84,10 +84,6 @@ class TrainerConfig:
         (``'1e-3'`` → ``0.001``), unknown keys and wrong types rejected in one line (:mod:`textcls.conversion`)."""
         return section_from_dict(cls, values, "training")
 
-    def to_dict(self) -> dict:
-        """The mapping ``from_dict`` reads back."""
-        return asdict(self)
-
 
 def pick_device(name: str = "auto") -> torch.device:
     """``auto`` → cuda if available, else mps, else cpu; otherwise the named device (checked)."""
