@@ -6,6 +6,7 @@
 #   ./dev.sh test [ARGS...]    ruff, then the whole test suite (pytest ARGS)
 #   ./dev.sh bench NAME [ARGS] scripts/bench_NAME.py
 #   ./dev.sh textcls ARGS...   any textcls command inside the environment
+#   ./dev.sh wheel             scripts/check_wheel.sh: the built wheel, installed in a fresh venv, trains
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -57,5 +58,6 @@ case "$command" in
         exec "$VENV/bin/python" "scripts/bench_$name.py" "$@"
         ;;
     textcls) ensure_venv; exec "$VENV/bin/textcls" "$@" ;;
+    wheel) exec scripts/check_wheel.sh ;;
     *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

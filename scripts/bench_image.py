@@ -4,7 +4,7 @@ Data (``<project>/../shared/data`` or ``--data-dir``): ``mnist/t10k-{images-idx3
 test images), split 8,000 training / 2,000 held out with seed 0 (``valid_split 0.2``), as ``textcls image train``
 does for a directory with one split.
 
-1. Accuracy: ``lenet``, ``mnist-cnn`` and ``mnist-convnet`` with their ``configs/image/defaults.yaml`` settings,
+1. Accuracy: ``lenet``, ``mnist-cnn`` and ``mnist-convnet`` with their ``textcls/configs/image/defaults.yaml`` settings,
    5 epochs each: held-out accuracy (target ≥ 97 %), seconds per epoch and training images/s.
 2. Speed: images/s of one training epoch through the Trainer against a bare hand-written loop on the same model
    and batches (target ≥ 0.9×): a warm-up epoch, then the two interleaved, median of ``--repeats``.

@@ -6,8 +6,8 @@ read with ``--extra-fields merge --merge-sep ';'``) and the same ids with title 
 ``ag_news/test.csv.gz`` (rows 0-4999 / 5000-5999 / 6000-7599). GloVe: ``glove/glove.6B.50d.top100k.txt.gz``.
 
 1. Accuracy: test accuracy, macro-F1 and wall time of ``lstm``, ``multilstm``, ``bilstm`` (random init and GloVe
-   50d) with their ``configs/*.yaml`` defaults, ``bag``, and fastText (``fasttext-numpy2``). ``bag`` and fastText
-   are tuned the same way: a grid over learning rate × epochs × word n-grams, best on validation, then tested.
+   50d) with their ``textcls/configs/*.yaml`` defaults, ``bag``, and fastText (``fasttext-numpy2``). ``bag`` and
+   fastText are tuned the same way: a grid over learning rate × epochs × word n-grams, best on validation, then tested.
    fastText gets the same tokens (basic_english, lower-cased), a shuffled training file (fixed seed) and an
    explicit ``bucket``. Targets: bilstm + GloVe ≥ 88.0 % (content) / ≥ 89.0 % (title + description) and ≥ fastText's
    best; bag within 0.5 points of fastText at ≤ 2× its wall time.

@@ -1,6 +1,6 @@
 """Hyper-parameter sweep of bilstm + GloVe 50d on the book split (content, and title + description).
 
-Each variant changes the ``configs/bilstm.yaml`` defaults (the README's sweep ran against the earlier defaults,
+Each variant changes the ``textcls/configs/bilstm.yaml`` defaults (the README's sweep ran against the earlier defaults,
 batch 64 without a schedule, where ``p_bs32`` won; it is today's ``base``); every (split, variant, seed) run
 appends one JSON line (valid / test accuracy, seconds, epochs) to OUT. Choose on the mean validation accuracy
 over seeds, not on test.

@@ -7,36 +7,43 @@ stderr and exit status 2; other exceptions are bugs and keep their traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
 from pathlib import Path
 
+from textcls.config_types import ColumnOptions, DataConfig, ReadOptions
+from textcls.conversion import field_types, literal_choices
 from textcls.errors import TextclsError
 
 log = logging.getLogger("textcls")
+TABLE_SECTIONS = (ColumnOptions, ReadOptions)  # the "reading the file" flags: one per field with a help
 
 
-def _csv_list(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
+def add_section_flags(group, section) -> None:
+    """A flag for each field of the dataclass ``section`` with ``help`` metadata (``--text-col`` for
+    ``text_col``): a bool is a switch, a ``Literal`` lists its choices, anything else takes the text, which the
+    config converts; the help shows the field's default."""
+    types = field_types(section)
+    for f in dataclasses.fields(section):
+        if "help" not in f.metadata:
+            continue
+        flag, text = "--" + f.name.replace("_", "-"), f.metadata["help"]
+        if f.default not in (None, False, dataclasses.MISSING):
+            text += f" (default {f.default!r})"
+        if types[f.name] is bool:
+            group.add_argument(flag, action="store_true", default=None, help=text)
+        else:
+            group.add_argument(flag, choices=literal_choices(types[f.name]), help=text)
 
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
-    """Options that say how to read a user's csv/tsv/json file (shared by every data-reading command)."""
-    group = parser.add_argument_group("reading the file")
-    group.add_argument("--format", choices=["csv", "tsv", "json", "jsonl"], help="file format (default: extension)")
-    group.add_argument("--text-col", type=_csv_list, help="text column(s), comma-separated; several are joined")
-    group.add_argument("--label-col", help="label column (default: detected)")
-    group.add_argument("--columns", type=_csv_list, help="names for a header-less file's columns, comma-separated")
-    group.add_argument("--no-header", action="store_true", help="the file has no header row")
-    group.add_argument(
-        "--extra-fields",
-        choices=["error", "merge", "skip"],
-        help="rows with too many fields: stop (default), merge the overflow into the text, or skip them",
-    )
-    group.add_argument("--merge-sep", help="separator put back when merging overflow fields (default ',')")
-    group.add_argument("--bad-rows", choices=["error", "skip"], help="rows missing text or label (default: error)")
-    group.add_argument("--encoding", help="file encoding (default utf-8)")
+    """Options that say how to read a user's csv/tsv/json file (shared by every data-reading command): one flag
+    per :class:`~textcls.config_types.ColumnOptions` and :class:`~textcls.config_types.ReadOptions` field."""
+    group = parser.add_argument_group("reading the file (also --set data.csv_reader_params.KEY=VALUE)")
+    for section in TABLE_SECTIONS:
+        add_section_flags(group, section)
 
 
 def add_vectors_options(parser: argparse.ArgumentParser) -> None:
@@ -49,24 +56,15 @@ def add_vectors_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-TABLE_SETTINGS = ("format", "text_col", "label_col", "columns", "no_header", "extra_fields", "merge_sep", "bad_rows",
-                  "encoding")  # fmt: skip
+def given(settings: dict) -> dict:
+    """``settings`` without the ``None`` values (flags not given)."""
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def table_settings(args) -> dict:
-    """The file-reading settings given on the command line (``None``/``False`` ones left out)."""
-    return {key: getattr(args, key) for key in TABLE_SETTINGS if getattr(args, key, None) not in (None, False)}
-
-
-def read_options(args) -> dict:
-    """Reader keyword arguments for :func:`textcls.data.columns.read_dataset`, with their defaults."""
-    given = table_settings(args)
-    return {
-        "extra_fields": given.get("extra_fields", "error"),
-        "merge_sep": given.get("merge_sep", ","),
-        "bad_rows": given.get("bad_rows", "error"),
-        "encoding": given.get("encoding", "utf-8"),
-    }
+    """The file-reading settings given on the command line (a ``data`` section; flags not given left out)."""
+    names = [f.name for section in TABLE_SECTIONS for f in dataclasses.fields(section) if "help" in f.metadata]
+    return given({name: getattr(args, name) for name in names})
 
 
 def cmd_tokenizers(args) -> int:
@@ -85,22 +83,20 @@ def cmd_inspect(args) -> int:
     import random
     import statistics
 
-    from textcls.data import Field, LabelField, make_batches, padding_fraction
-    from textcls.data.columns import choose_columns, read_dataset
+    from textcls.data import make_batches, padding_fraction
+    from textcls.jobs.train import choose_file_columns, make_fields, read_file
 
+    flags = {"tokenizer": args.tokenizer, "lower": args.lower, "min_freq": args.min_freq, "batch_size": args.batch_size}
+    data = DataConfig.from_dict({**{k: v for k, v in flags.items() if v is not None}, **table_settings(args)})
     timings = {}
     start = time.perf_counter()
-    choice = choose_columns(
-        args.file, args.text_col, args.label_col, args.columns, args.no_header, args.format,
-        encoding=read_options(args)["encoding"],
-    )  # fmt: skip
-    text = Field(tokenize=args.tokenizer, lower=args.lower, include_lengths=True, batch_first=True)
-    label = LabelField()
-    dataset = read_dataset(args.file, choice, text, label, format=args.format, **read_options(args))
+    choice = choose_file_columns(args.file, data)
+    text, label = make_fields(data)
+    dataset = read_file(args.file, choice, text, label, data)
     timings["read + tokenize"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    text.build_vocab(dataset, min_freq=args.min_freq)
+    text.build_vocab(dataset, min_freq=data.min_freq)
     label.build_vocab(dataset)
     timings["build vocab"] = time.perf_counter() - start
 
@@ -114,11 +110,11 @@ def cmd_inspect(args) -> int:
 
     lengths = [len(example.text) for example in dataset]
     start = time.perf_counter()
-    bucketed = make_batches(lengths, args.batch_size, order="bucket", rng=random.Random(0))
+    bucketed = make_batches(lengths, data.batch_size, order="bucket", rng=random.Random(0))
     for indices in bucketed:
         text.process([dataset[i].text for i in indices])
     timings["bucket + numericalize"] = time.perf_counter() - start
-    shuffled = make_batches(lengths, args.batch_size, order="shuffled", rng=random.Random(0))
+    shuffled = make_batches(lengths, data.batch_size, order="shuffled", rng=random.Random(0))
 
     tokens = sum(lengths)
     ordered = sorted(lengths)
@@ -129,16 +125,16 @@ def cmd_inspect(args) -> int:
     print(f"columns         {choice.describe()}{'' if choice.has_header else ' (no header)'}")
     print(f"examples        {len(dataset):,}")
     print(f"classes         {len(counts)}: " + ", ".join(f"{name} ({n:,})" for name, n in counts.items()))
-    print(f"tokenizer       {args.tokenizer}{' + lower' if args.lower else ''}")
+    print(f"tokenizer       {data.tokenizer}{' + lower' if data.lower else ''}")
     print(
         f"tokens          {tokens:,}  (per text: mean {statistics.fmean(lengths):.1f}, median "
         f"{statistics.median(lengths):g}, 95th pct {ordered[int(0.95 * (len(ordered) - 1))]}, max {ordered[-1]})"
     )
-    print(f"vocabulary      {len(text.vocab):,} tokens (min_freq={args.min_freq}, with <unk>, <pad>)")
+    print(f"vocabulary      {len(text.vocab):,} tokens (min_freq={data.min_freq}, with <unk>, <pad>)")
     if coverage is not None:
         print(f"vectors         {coverage}")
     print(
-        f"padding @ {args.batch_size:<5} bucketed {padding_fraction(bucketed, lengths):.1%} vs random batches "
+        f"padding @ {data.batch_size:<5} bucketed {padding_fraction(bucketed, lengths):.1%} vs random batches "
         f"{padding_fraction(shuffled, lengths):.1%}"
     )
     total = sum(timings.values())
@@ -174,13 +170,17 @@ def train_config(args) -> dict:
     if args.freeze_epochs is not None:
         model_options["freeze_epochs"] = args.freeze_epochs
     flags = {
-        "data": {k: v for k, v in data.items() if v is not None},
-        "training": {k: v for k, v in training.items() if v is not None},
+        "model": args.model,
+        "data": given(data),
+        "training": given(training),
         "model_options": model_options,
-        "files": {"train": args.file, "valid": args.valid, "test": args.test},
+        "files": given({"train": args.file, "valid": args.valid, "test": args.test}),  # --config's files stay
     }
     overrides = [flags] + [cfg.parse_assignment(text) for text in args.set or []]
-    return cfg.resolve(args.model, args.config, overrides)
+    config = cfg.resolve(None, args.config, overrides)
+    if not config["files"]["train"]:
+        raise TextclsError(f"{args.command} needs a FILE (the training data), or files.train in --config")
+    return config
 
 
 def cmd_train(args) -> int:
@@ -273,8 +273,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", help="training data (csv / tsv / json / jsonl, optionally .gz)")
     parser.add_argument("--valid", help="validation file (default: a stratified split of the training file)")
     parser.add_argument("--test", help="test file, evaluated once at the end")
-    parser.add_argument("--model", default="bilstm", help="model name (see 'textcls models'; default bilstm)")
-    parser.add_argument("--config", help="YAML file overriding the model's defaults (configs/MODEL.yaml)")
+    parser.add_argument("--model", help="model name (see 'textcls models'; default: --config's, else bilstm)")
+    parser.add_argument("--config", help="YAML file overriding the model's defaults (a run's config.yaml works too)")
     parser.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override any config value")
     parser.add_argument("--tokenizer", help="tokenizer name (see 'textcls tokenizers')")
     parser.add_argument("--epochs", type=int)
@@ -296,8 +296,6 @@ def cmd_compare(args) -> int:
     from textcls.jobs.compare import compare_embeddings, markdown
     from textcls.runs.rundir import default_run_dir
 
-    if not args.file:
-        raise TextclsError("compare-embeddings needs a FILE (the training data)")
     if args.threads:
         import torch
 
@@ -326,10 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="run the data pipeline on a file and summarise it")
     inspect.add_argument("file", help="csv / tsv / json / jsonl file (optionally .gz)")
-    inspect.add_argument("--tokenizer", default="basic_english", help="tokenizer name (see 'textcls tokenizers')")
-    inspect.add_argument("--lower", action="store_true", help="lower-case tokens")
-    inspect.add_argument("--min-freq", type=int, default=1, help="drop rarer tokens from the vocabulary")
-    inspect.add_argument("--batch-size", type=int, default=64, help="batch size for the padding figures")
+    inspect.add_argument("--tokenizer", help=f"tokenizer name ('textcls tokenizers'; default {DataConfig.tokenizer})")
+    inspect.add_argument("--lower", action=argparse.BooleanOptionalAction, help="lower-case tokens (default: yes)")
+    inspect.add_argument("--min-freq", type=int, help=f"drop rarer tokens (default {DataConfig.min_freq})")
+    inspect.add_argument("--batch-size", type=int, help=f"batch size of the padding figures ({DataConfig.batch_size})")
     add_vectors_options(inspect)
     add_table_options(inspect)
     inspect.set_defaults(run=cmd_inspect)
@@ -394,8 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
-    if getattr(args, "run", None) is cmd_train and not args.file and not args.resume:
-        parser.error("train needs a FILE (or --resume RUN_DIR)")
+    if getattr(args, "run", None) is cmd_train and not args.file and not args.resume and not args.config:
+        parser.error("train needs a FILE (or --config with files.train, or --resume RUN_DIR)")
     from textcls.registry import import_model_module
 
     try:

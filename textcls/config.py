@@ -1,33 +1,59 @@
-"""Run configuration: a model's YAML defaults (``configs/NAME.yaml``), then a user's ``--config`` file, then
-command-line flags and ``--set section.key=value``. The resolved result is saved with every run."""
+"""Run configuration, in order of precedence (later wins):
+
+1. the defaults of the typed sections (:mod:`textcls.config_types`, :class:`~textcls.training.TrainerConfig`);
+2. a model's ``textcls/configs/MODEL.yaml`` (package data: only what that model changes; a model without one
+   trains with the defaults and its builder's own);
+3. a user's ``--config`` file (any part of a config; a run's own ``config.yaml`` works);
+4. command-line flags, then ``--set section.key=value``.
+
+:func:`resolve` merges them and returns every setting, converted to its type and checked (one-line errors name
+the key, the value and the expected type); that resolved mapping is what a run saves.
+"""
 
 from __future__ import annotations
 
 import copy
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from textcls._util import atomic_write_text
+from textcls.config_types import DataConfig, ImageDataConfig, ImageFiles, PhasesConfig, Section, TextFiles
+from textcls.conversion import convert
 from textcls.errors import TextclsError
+from textcls.training.trainer import TrainerConfig
 
-SECTIONS = ("model", "model_options", "data", "training", "files")
-DATA_KEYS = {
-    "tokenizer", "lower", "min_freq", "max_size", "max_length", "batch_size", "max_tokens", "valid_split",
-    "unk_init", "vectors", "vectors_dir", "lower_fallback", "text_col", "label_col", "columns", "no_header",
-    "extra_fields", "merge_sep", "bad_rows", "encoding", "format", "multilabel", "label_sep", "vectors_vocab",
-    "vectors_epochs", "split_seed",
-}  # fmt: skip
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data (pyproject.toml)
+DEFAULT_MODEL = "bilstm"
 
 
-def config_dirs() -> list[Path]:
-    """Where model configs are looked for: the source tree's ``configs/``, then the installed copy."""
-    return [Path(__file__).resolve().parents[1] / "configs", Path(sys.prefix) / "share" / "textcls" / "configs"]
+@dataclass
+class TextRunConfig(Section):
+    """A text run's whole configuration (``textcls train``)."""
+
+    model: str = DEFAULT_MODEL
+    model_options: dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainerConfig = field(default_factory=TrainerConfig)
+    files: TextFiles = field(default_factory=TextFiles)
+
+
+@dataclass
+class ImageRunConfig(Section):
+    """An image run's whole configuration (``textcls image train``)."""
+
+    model: str = "mnist-cnn"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+    training: TrainerConfig = field(default_factory=TrainerConfig)
+    phases: PhasesConfig = field(default_factory=PhasesConfig)
+    files: ImageFiles = field(default_factory=ImageFiles)
 
 
 def read_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping, with one-line errors."""
+    """Read a YAML mapping, with one-line errors (``safe_load``: no tags, nothing executed)."""
     path = Path(path)
     if not path.exists():
         raise TextclsError(f"config file not found: {path}")
@@ -36,13 +62,20 @@ def read_yaml(path: str | Path) -> dict:
     except yaml.YAMLError as exc:
         raise TextclsError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
-        raise TextclsError(f"{path} must hold a mapping of sections ({', '.join(SECTIONS)})")
+        raise TextclsError(f"{path} must hold a mapping of sections (model, model_options, data, training, files)")
     return data
 
 
+def read_config_file(path: str | Path) -> dict:
+    """A user's ``--config`` file; a run's ``config.yaml`` is one too (its ``format`` marker is dropped)."""
+    config = read_yaml(path)
+    config.pop("format", None)
+    return config
+
+
 def model_defaults(model: str) -> dict:
-    """The defaults of ``configs/MODEL.yaml``; a registered model without one gets empty sections (its builder's
-    defaults and the library's).
+    """What ``configs/MODEL.yaml`` sets (``{}`` for a registered model without one: it trains with the typed
+    defaults and its builder's own).
 
     Raises:
         TextclsError: when ``model`` is not a registered text model (listing those that are).
@@ -50,19 +83,26 @@ def model_defaults(model: str) -> dict:
     from textcls.models.registry import MODELS
 
     MODELS.builder(model)  # the one-line error for an unknown name
-    for directory in config_dirs():
-        path = directory / f"{model}.yaml"
-        if path.exists():
-            return read_yaml(path)
-    return {"model": model, "model_options": {}, "data": {}, "training": {}}
+    path = CONFIG_DIR / f"{model}.yaml"
+    return read_yaml(path) if path.exists() else {}
 
 
-def merge(base: dict, override: dict) -> dict:
-    """Deep-merge ``override`` into a copy of ``base`` (mappings merge, other values replace)."""
+def merge(base: dict, override: dict, section: str = "") -> dict:
+    """Deep-merge ``override`` into a copy of ``base`` (mappings merge, other values replace; a mapping is only
+    replaced by another mapping or ``None``).
+
+    Args:
+        base: the mapping merged into.
+        override: the mapping that wins.
+        section: the dotted name of ``base`` in the whole config, for messages.
+    """
     result = copy.deepcopy(base)
     for key, value in override.items():
+        where = f"{section}.{key}" if section else str(key)
+        if isinstance(result.get(key), dict) and value is not None and not isinstance(value, dict):
+            raise TextclsError(f"{where} must be a mapping of settings, not {value!r}")
         if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge(result[key], value)
+            result[key] = merge(result[key], value, where)
         else:
             result[key] = copy.deepcopy(value)
     return result
@@ -73,7 +113,10 @@ def parse_assignment(text: str) -> dict:
     if "=" not in text:
         raise TextclsError(f"--set takes section.key=value, got {text!r}")
     dotted, raw = text.split("=", 1)
-    value = yaml.safe_load(raw) if raw else None
+    try:
+        value = yaml.safe_load(raw) if raw else None
+    except yaml.YAMLError:
+        value = raw  # not YAML (e.g. ':'): the text itself, converted by the key's type
     result: dict = {}
     node = result
     parts = dotted.strip().split(".")
@@ -83,34 +126,40 @@ def parse_assignment(text: str) -> dict:
     return result
 
 
-def validate(config: dict, sections=SECTIONS, data_keys=DATA_KEYS) -> dict:
-    """Reject unknown sections and data keys (training keys and model options are checked where used).
+def resolve_layers(schema: type[Section], defaults, model: str | None, config_file, overrides, default_model: str):
+    """Merge a model's defaults, ``config_file`` and ``overrides`` and build ``schema`` from the result.
 
     Args:
-        config: the resolved config.
-        sections: the valid top-level sections.
-        data_keys: the valid keys of the ``data`` section.
+        schema: the run's typed config (:class:`TextRunConfig`, :class:`ImageRunConfig`).
+        defaults: ``defaults(model) -> dict``, the model's defaults file(s).
+        model: the model, unless ``config_file`` or an override names another (the last one that does wins).
+        config_file: a YAML file (``--config``), or ``None``.
+        overrides: mappings merged in order (flags, then each ``--set``).
+        default_model: the model when nothing names one.
+
+    Returns:
+        the resolved mapping (every setting of ``schema``).
     """
-    unknown = sorted(set(config) - set(sections))
-    if unknown:
-        raise TextclsError(f"unknown config section(s): {', '.join(unknown)}; sections are {', '.join(sections)}")
-    bad = sorted(set(config.get("data", {})) - set(data_keys))
-    if bad:
-        raise TextclsError(f"unknown data setting(s): {', '.join(bad)}; valid: {', '.join(sorted(data_keys))}")
-    return config
+    layers = ([read_config_file(config_file)] if config_file else []) + list(overrides)
+    for layer in layers:
+        if layer.get("model") is not None:
+            model = layer["model"]
+    name = convert(model or default_model, str, "model")
+    config = merge(schema().to_dict(), {**defaults(name), "model": name})  # every section a mapping from the start
+    for layer in layers:
+        config = merge(config, {**layer, "model": name})
+    return schema.from_dict(config).to_dict()
 
 
-def resolve(model: str, config_file: str | None = None, overrides: list[dict] = ()) -> dict:
-    """Defaults of ``model``, then ``config_file``, then each override, validated."""
-    config = model_defaults(model)
-    if config_file:
-        user = read_yaml(config_file)
-        if "model" in user and user["model"] != model:
-            config = model_defaults(user["model"])
-        config = merge(config, user)
-    for override in overrides:
-        config = merge(config, override)
-    return validate(config)
+def resolve(model: str | None = None, config_file: str | None = None, overrides: list[dict] = ()) -> dict:
+    """The resolved config of a text run (:class:`TextRunConfig`): every setting, converted and checked.
+
+    Args:
+        model: the model, unless ``config_file`` or an override names another (``None``: ``bilstm``).
+        config_file: a YAML file (``--config``).
+        overrides: mappings merged in order (flags, then each ``--set``).
+    """
+    return resolve_layers(TextRunConfig, model_defaults, model, config_file, overrides, DEFAULT_MODEL)
 
 
 def save_yaml(config: dict, path: str | Path) -> None:

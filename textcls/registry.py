@@ -22,9 +22,8 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
+from textcls.conversion import convert
 from textcls.errors import TextclsError
-
-_SIMPLE_TYPES = (bool, int, float, str)
 
 
 class Registry:
@@ -95,8 +94,8 @@ class Registry:
     def check(self, name: str, options: dict) -> dict:
         """Bind ``options`` to ``name``'s builder without building it; returns them with values converted.
 
-        Numbers given as text (YAML reads ``1e-3`` as a string) become ``float`` where the annotation says
-        ``float``; ``int`` options also take a whole-number float. Other annotations are not checked.
+        Values are converted to their annotations by :func:`textcls.conversion.convert` (YAML reads ``1e-3`` as a
+        string: it becomes a ``float`` where the annotation says ``float``); unannotated options pass as they are.
 
         Raises:
             TextclsError: (one line) for an unknown name, an option the builder does not take (naming the other
@@ -112,7 +111,7 @@ class Registry:
         except TypeError as exc:  # bind's own message: "missing a required argument: 'x'"
             raise TextclsError(f"{self.kind} {name!r}: {exc}") from None
         return {
-            option: convert_value(f"{self.kind} {name!r} option {option}", value, parameters[option].annotation)
+            option: convert(value, parameters[option].annotation, f"{self.kind} {name!r} option {option}")
             if option in parameters
             else value
             for option, value in bound.arguments.items()
@@ -155,47 +154,6 @@ def signature_of(builder: Callable) -> inspect.Signature:
         return inspect.signature(builder, eval_str=True)
     except NameError:
         return inspect.signature(builder)
-
-
-def convert_value(what: str, value, annotation):
-    """``value`` checked against a simple annotation (``bool``, ``int``, ``float``, ``str``, or one of them
-    ``| None``), converted where that is lossless; other annotations pass ``value`` through.
-
-    Raises:
-        TextclsError: naming ``what``, the value and the expected type.
-    """
-    allowed = _simple_types(annotation)
-    if allowed is None or (value is None and type(None) in allowed):
-        return value
-    if isinstance(value, bool):  # bool is an int subclass: only a bool annotation takes it
-        if bool in allowed:
-            return value
-    elif isinstance(value, int) and (int in allowed or float in allowed):
-        return value if int in allowed else float(value)
-    elif isinstance(value, float) and float in allowed:
-        return value
-    elif isinstance(value, float) and int in allowed and value.is_integer():
-        return int(value)
-    elif isinstance(value, str) and str in allowed:
-        return value
-    elif isinstance(value, str) and float in allowed:
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
-    raise TextclsError(f"{what}={value!r}: expected {names}")
-
-
-def _simple_types(annotation) -> tuple[type, ...] | None:
-    """The types of a simple annotation, or ``None`` when it is not one (or not given)."""
-    if annotation in _SIMPLE_TYPES:
-        return (annotation,)
-    if isinstance(annotation, types.UnionType):
-        members = annotation.__args__
-        if all(m in _SIMPLE_TYPES or m is type(None) for m in members):
-            return members
-    return None
 
 
 def import_model_module(spec: str) -> types.ModuleType:

@@ -26,12 +26,13 @@ def train_config(args) -> dict:
                 "patience": args.patience}  # fmt: skip
     phases = {"freeze_epochs": args.freeze_epochs, "unfreeze_lr": args.unfreeze_lr}
     flags = {
+        "model": args.model,
         "data": {k: v for k, v in data.items() if v is not None},
         "training": {k: v for k, v in training.items() if v is not None},
         "phases": {k: v for k, v in phases.items() if v is not None},
-        "files": {"data": args.data},
+        "files": {"data": args.data} if args.data else {},
     }
-    return resolve_config(args.model, args.config, [flags] + [cfg.parse_assignment(t) for t in args.set or []])
+    return resolve_config(None, args.config, [flags] + [cfg.parse_assignment(t) for t in args.set or []])
 
 
 def cmd_train(args) -> int:
@@ -46,9 +47,9 @@ def cmd_train(args) -> int:
         run_dir = args.resume
         result = train_image({}, run_dir, resume=True)
     else:
-        if not args.data:
-            raise TextclsError("image train needs --data NAME_OR_DIR (or --resume RUN_DIR)")
         config = train_config(args)
+        if not config["files"]["data"]:
+            raise TextclsError("image train needs --data NAME_OR_DIR (or files.data in --config, or --resume RUN_DIR)")
         run_dir = args.output or default_run_dir(config["model"])
         result = train_image(config, run_dir)
     for split in ("valid", "test"):
@@ -98,11 +99,11 @@ def add_image_commands(commands) -> None:
     models.set_defaults(run=cmd_models)
 
     train = sub.add_parser("train", help="train an image classifier")
-    train.add_argument("--model", default="mnist-cnn", help="model name (see 'textcls image models')")
+    train.add_argument("--model", help="model name (see 'textcls image models'; default mnist-cnn)")
     train.add_argument("--data", help="mnist, fashion-mnist, cifar10, a directory of IDX files, or an image folder")
     train.add_argument("--root", help="where torchvision datasets live (default ~/.cache/textcls/images)")
     train.add_argument("--download", action="store_true", help="let torchvision download a missing dataset")
-    train.add_argument("--config", help="YAML file overriding configs/image/defaults.yaml")
+    train.add_argument("--config", help="YAML file overriding the defaults (a run's config.yaml works too)")
     train.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override any config value")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)

@@ -20,33 +20,29 @@ from textcls.training.checkpoints import CheckpointFiles
 from textcls.training.task import Task
 from textcls.training.trainer import Trainer, TrainerConfig, seed_everything
 
-SECTIONS = ("model", "model_options", "data", "training", "phases", "files")
-DATA_KEYS = {"root", "download", "transform", "batch_size", "valid_split", "num_workers"}
+DEFAULT_MODEL = "mnist-cnn"
 
 
-def resolve_config(model: str, config_file: str | None = None, overrides: list[dict] = ()) -> dict:
-    """``configs/image/defaults.yaml``, its ``models.MODEL`` part, ``config_file``, then ``overrides``."""
-    defaults = None
-    for directory in cfg.config_dirs():
-        path = directory / "image" / "defaults.yaml"
-        if path.exists():
-            defaults = cfg.read_yaml(path)
-            break
-    if defaults is None:
-        raise TextclsError("configs/image/defaults.yaml is missing from the installation")
+def image_defaults(model: str) -> dict:
+    """``configs/image/defaults.yaml`` with its ``models.MODEL`` part merged in."""
+    path = cfg.CONFIG_DIR / "image" / "defaults.yaml"
+    if not path.exists():
+        raise TextclsError(f"{path} is missing from the installation; reinstall textcls")
+    defaults = cfg.read_yaml(path)
     per_model = defaults.pop("models", {}) or {}
-    config = cfg.merge({**defaults, "model": model}, per_model.get(model, {}))
-    if config_file:
-        config = cfg.merge(config, cfg.read_yaml(config_file))
-    for override in overrides:
-        config = cfg.merge(config, override)
-    return cfg.validate(config, SECTIONS, DATA_KEYS)
+    return cfg.merge(defaults, per_model.get(model, {}))
+
+
+def resolve_config(model: str | None, config_file: str | None = None, overrides: list[dict] = ()) -> dict:
+    """The resolved config of an image run (:class:`textcls.config.ImageRunConfig`): the typed defaults,
+    ``configs/image/defaults.yaml`` and its ``models.MODEL`` part, ``config_file``, then ``overrides``."""
+    return cfg.resolve_layers(cfg.ImageRunConfig, image_defaults, model, config_file, overrides, DEFAULT_MODEL)
 
 
 def _phases(config: dict, model: torch.nn.Module, run: Path) -> list[dict]:
     """One phase, or a frozen phase (``run/phase1``) then an unfrozen one at ``unfreeze_lr``."""
-    training, phases = config["training"], config.get("phases") or {}
-    frozen = int(phases.get("freeze_epochs") or 0)
+    training, phases = config["training"], config["phases"]
+    frozen = phases["freeze_epochs"]
     if frozen <= 0:
         return [{"epochs": int(training["epochs"]), "lr": float(training["lr"]), "freeze": None, "dir": run}]
     if not hasattr(model, "freeze"):
@@ -55,7 +51,7 @@ def _phases(config: dict, model: torch.nn.Module, run: Path) -> list[dict]:
         raise TextclsError(f"--freeze-epochs {frozen} leaves no unfrozen epochs of --epochs {training['epochs']}")
     return [
         {"epochs": frozen, "lr": float(training["lr"]), "freeze": True, "dir": run / "phase1"},
-        {"epochs": int(training["epochs"]) - frozen, "lr": float(phases.get("unfreeze_lr") or training["lr"]),
+        {"epochs": int(training["epochs"]) - frozen, "lr": phases["unfreeze_lr"] or training["lr"],
          "freeze": False, "dir": run},
     ]  # fmt: skip
 
@@ -71,9 +67,9 @@ class ImageRun:
 
     def batches(self, split: ImageSplit, train: bool, seed: int = 0) -> ImageBatches:
         data = self.config["data"]
-        size = int(data.get("batch_size") or 64)
+        size = data["batch_size"]
         return ImageBatches(split, self.preprocess, size if train else max(size, 256), train, seed,
-                            int(data.get("num_workers") or 0))  # fmt: skip
+                            data["num_workers"])  # fmt: skip
 
 
 def train_image(config: dict, run_dir: str | Path, resume: bool = False) -> dict:
@@ -88,13 +84,13 @@ def train_image(config: dict, run_dir: str | Path, resume: bool = False) -> dict
     run = ImageRunDir(run_dir)
     if resume:
         run.check()
-        config = run.config()
+    config = cfg.ImageRunConfig.from_dict(run.config() if resume else config).to_dict()
     seed = int(config["training"].get("seed", 0))
     seed_everything(seed)
     data_config = config["data"]
-    data = load_images(config["files"]["data"], data_config.get("root"), bool(data_config.get("download")))
+    data = load_images(config["files"]["data"], data_config["root"], data_config["download"])
     job = ImageRun(config, data)
-    train_split, valid_split = data.split_valid(float(data_config.get("valid_split") or 0.2), seed)
+    train_split, valid_split = data.split_valid(data_config["valid_split"], seed)
     if not resume:
         run.save_setup(config, job.task, job.preprocess)
         save_training_grid(train_split, data.classes, run.file("samples.png"), seed=seed)

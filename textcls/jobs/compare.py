@@ -143,7 +143,7 @@ def compare_embeddings(base: dict, embeddings, seeds: int = 3, output_dir: str |
     output.mkdir(parents=True, exist_ok=True)
     dim = common_dim(choices, base)
     shared = {
-        "data": {"vectors_vocab": False, "split_seed": int(base.get("data", {}).get("split_seed", 0))},
+        "data": {"vectors_vocab": False, "split_seed": base.get("data", {}).get("split_seed") or 0},
         "model_options": {"embedding_dim": dim},
         "training": {"progress": False},
     }

@@ -44,9 +44,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from textcls.conversion import convert
 from textcls.embeddings.layer import TextEmbedding
 from textcls.errors import TextclsError
-from textcls.registry import Registry, convert_value
+from textcls.registry import Registry
 
 _GIVEN = ("embedding", "num_outputs", "vocab_size", "padding_idx", "vectors", "fix_rows_from")
 MODELS = Registry("model", "textcls.models", given=_GIVEN)
@@ -92,7 +93,7 @@ def split_options(name: str, options: dict) -> tuple[dict, dict]:
     if given:
         raise TextclsError(f"model option {given[0]} is given by textcls (from the data), not set in model_options")
     embedding = {
-        key: convert_value(f"model option {key}", own.pop(key), type(default))
+        key: convert(own.pop(key), type(default), f"model option {key}")
         for key, default in EMBEDDING_OPTIONS.items()
         if key in own
     }

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from textcls.conversion import section_from_dict
 from textcls.errors import TextclsError
 from textcls.training.callbacks import Callback
 from textcls.training.checkpoints import (
@@ -91,12 +92,9 @@ class TrainerConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainerConfig:
-        """Build from a dict, rejecting unknown keys with the list of valid ones."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TextclsError(f"unknown training setting(s): {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-        return cls(**values)
+        """Build from a dict (a config's ``training`` section): each value converted to its field's type
+        (``'1e-3'`` → ``0.001``), unknown keys and wrong types rejected in one line (:mod:`textcls.conversion`)."""
+        return section_from_dict(cls, values, "training")
 
 
 def pick_device(name: str = "auto") -> torch.device:

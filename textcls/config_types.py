@@ -1,0 +1,231 @@
+"""The typed sections of a run's configuration, with the defaults of every setting in one place.
+
+A model's ``textcls/configs/MODEL.yaml`` only holds what that model changes; anything it leaves out takes the
+default written here (``training`` is :class:`textcls.training.TrainerConfig`). Build a section from a mapping
+with ``Section.from_dict(mapping)`` (values converted to the annotated types, unknown keys rejected, one-line
+errors: see :mod:`textcls.conversion`) and write it back with ``to_dict()``.
+
+The ``data`` section of a text run is one flat mapping in YAML: :class:`DataConfig` holds the vocabulary, batching
+and vectors settings, and reads the keys of its two groups :class:`ColumnOptions` (which columns) and
+:class:`ReadOptions` (how the file is parsed) from the same mapping. The CLI's "reading the file" flags are made
+from the ``help`` metadata of those two groups, so a reader option is declared once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from textcls.conversion import INLINE, section_from_dict, section_to_dict
+from textcls.errors import TextclsError
+
+
+def _flag(default, help: str):
+    """A field with a command-line flag (``--name-with-dashes``) described by ``help``."""
+    return field(default=default, metadata={"help": help})
+
+
+def _check(condition: bool, key: str, value, expected: str) -> None:
+    if not condition:
+        raise TextclsError(f"{key} must be {expected}, not {value!r}")
+
+
+class Section:
+    """Mixin of the typed sections: ``from_dict`` / ``to_dict`` (see :mod:`textcls.conversion`)."""
+
+    SECTION = ""  # the dotted name of the section in a config, for messages
+
+    @classmethod
+    def from_dict(cls, values=None, section: str | None = None):
+        """Build from a mapping (``None``: every default; an instance is returned unchanged).
+
+        Args:
+            values: the section's mapping.
+            section: its name in messages (default: ``SECTION``).
+        """
+        return section_from_dict(cls, values, cls.SECTION if section is None else section)
+
+    def to_dict(self) -> dict:
+        """The mapping ``from_dict`` reads back (every key, with its value)."""
+        return section_to_dict(self)
+
+
+@dataclass
+class ReadOptions(Section):
+    """How a csv/tsv/json/jsonl file is parsed. ``**asdict(options)`` are keyword arguments of
+    :func:`textcls.data.columns.read_dataset`, :func:`~textcls.data.columns.choose_columns`,
+    :class:`~textcls.data.dataset.TabularDataset` and :func:`~textcls.data.readers.read_table`.
+
+    Args:
+        format: ``csv``, ``tsv``, ``json`` or ``jsonl`` (``None``: by the file's extension).
+        extra_fields: rows with too many fields: ``error``, ``merge`` (the overflow goes back into the text,
+            joined by ``merge_sep``) or ``skip``.
+        merge_sep: separator put back between merged overflow fields.
+        bad_rows: rows missing a field, a text or a label: ``error`` or ``skip``.
+        encoding: the file's text encoding.
+        encoding_errors: undecodable bytes: ``strict`` (an error naming the line), ``replace`` or ``ignore``.
+        csv_reader_params: extra ``csv.reader`` arguments (``delimiter``, ``quotechar``, ``escapechar``,
+            ``doublequote``, ``skipinitialspace``, ``strict``); config or ``--set data.csv_reader_params.KEY=V``.
+    """
+
+    SECTION = "data"
+    format: Literal["csv", "tsv", "json", "jsonl"] | None = _flag(None, "file format (default: by extension)")
+    extra_fields: Literal["error", "merge", "skip"] = _flag(
+        "error", "rows with too many fields: stop, merge the overflow into the text, or skip them"
+    )
+    merge_sep: str = _flag(",", "separator put back when merging overflow fields")
+    bad_rows: Literal["error", "skip"] = _flag("error", "rows missing a field, the text or the label")
+    encoding: str = _flag("utf-8", "file encoding")
+    encoding_errors: Literal["strict", "replace", "ignore"] = _flag(
+        "strict", "undecodable bytes: stop naming the line, replace them with U+FFFD, or drop them"
+    )
+    csv_reader_params: dict[str, Any] | None = None
+
+    def __post_init__(self):
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise TextclsError(f"data.encoding: unknown encoding {self.encoding!r}; use e.g. utf-8, latin-1") from None
+        if self.csv_reader_params:
+            allowed = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace", "strict")
+            unknown = sorted(set(self.csv_reader_params) - set(allowed))
+            if unknown:
+                raise TextclsError(f"unknown data.csv_reader_params key(s): {', '.join(unknown)}; valid: "
+                                   f"{', '.join(allowed)}")  # fmt: skip
+            try:
+                csv.reader([], **self.csv_reader_params)
+            except TypeError as exc:
+                raise TextclsError(f"data.csv_reader_params: {exc}") from None
+
+
+@dataclass
+class ColumnOptions(Section):
+    """Which columns of the file hold the text and the label (``None``: detected, see
+    :mod:`textcls.data.columns`).
+
+    Args:
+        text_col: text column(s), joined in this order.
+        label_col: the label column.
+        columns: names for a header-less file's columns (implies ``no_header``).
+        no_header: the file has no header row (columns are named ``col1, col2, ...``).
+    """
+
+    SECTION = "data"
+    text_col: list[str] | None = _flag(None, "text column(s), comma-separated; several are joined")
+    label_col: str | None = _flag(None, "label column (default: detected)")
+    columns: list[str] | None = _flag(None, "names for a header-less file's columns, comma-separated")
+    no_header: bool = _flag(False, "the file has no header row")
+
+
+@dataclass
+class DataConfig(Section):
+    """The ``data`` section of a text run.
+
+    Args:
+        tokenizer: tokenizer name (``textcls tokenizers``).
+        lower: lower-case the tokens.
+        min_freq: drop rarer tokens from the vocabulary.
+        max_size: keep at most this many tokens in the vocabulary (``None``: all).
+        max_length: cut texts to this many tokens (``None``: no limit).
+        batch_size: training batch size (evaluation uses at least 256).
+        max_tokens: token budget per training batch (padded cells), instead of / on top of ``batch_size``.
+        valid_split: share of the training file kept for validation when there is no validation file (0: none).
+        split_seed: seed of that split (``None``: ``training.seed``).
+        unk_init: vectors for words missing from ``vectors``: ``zeros``, ``normal`` or ``uniform``.
+        vectors: a vectors file or preset, or ``word2vec`` / ``fasttext`` (trained on the training split).
+        vectors_dir: folder holding named vectors files.
+        lower_fallback: give a cased word the vector of its lower-case form.
+        vectors_vocab: with ``vectors``, every word of the vectors joins the vocabulary.
+        vectors_epochs: epochs of ``word2vec`` / ``fasttext`` training.
+        multilabel: several labels per text (``a|b`` label columns, or one-hot columns).
+        label_sep: separator of labels in a multi-label column.
+        column_options: the :class:`ColumnOptions` keys (in the same mapping).
+        read_options: the :class:`ReadOptions` keys (in the same mapping).
+    """
+
+    SECTION = "data"
+    tokenizer: str = "basic_english"
+    lower: bool = True
+    min_freq: int = 1
+    max_size: int | None = None
+    max_length: int | None = None
+    batch_size: int = 64
+    max_tokens: int | None = None
+    valid_split: float = 0.1
+    split_seed: int | None = None
+    unk_init: Literal["zeros", "normal", "uniform"] | None = "normal"
+    vectors: str | None = None
+    vectors_dir: str | None = None
+    lower_fallback: bool = False
+    vectors_vocab: bool = False
+    vectors_epochs: int = 5
+    multilabel: bool = False
+    label_sep: str = "|"
+    column_options: ColumnOptions = field(default_factory=ColumnOptions, metadata={INLINE: True})
+    read_options: ReadOptions = field(default_factory=ReadOptions, metadata={INLINE: True})
+
+    def __post_init__(self):
+        for key in ("min_freq", "batch_size", "vectors_epochs"):
+            _check(getattr(self, key) >= 1, f"data.{key}", getattr(self, key), "at least 1")
+        for key in ("max_size", "max_length", "max_tokens"):
+            value = getattr(self, key)
+            _check(value is None or value >= 1, f"data.{key}", value, "at least 1 or null")
+        _check(0 <= self.valid_split < 1, "data.valid_split", self.valid_split, "at least 0 and below 1")
+
+
+@dataclass
+class TextFiles(Section):
+    """The ``files`` section of a text run: the training file and the optional validation and test files."""
+
+    SECTION = "files"
+    train: str | None = None
+    valid: str | None = None
+    test: str | None = None
+
+
+@dataclass
+class ImageDataConfig(Section):
+    """The ``data`` section of an image run.
+
+    Args:
+        root: where torchvision datasets live (``None``: ``$TEXTCLS_DATA_ROOT`` or ``~/.cache/textcls/images``).
+        download: let torchvision download a missing dataset (needs internet).
+        transform: preprocessing preset: ``basic``, ``augment`` or ``imagenet``.
+        batch_size: training batch size (evaluation uses at least 256).
+        valid_split: share of the training images kept for validation (seeded by ``training.seed``).
+        num_workers: DataLoader workers for image folders and augmentation.
+    """
+
+    SECTION = "data"
+    root: str | None = None
+    download: bool = False
+    transform: Literal["basic", "augment", "imagenet"] = "basic"
+    batch_size: int = 64
+    valid_split: float = 0.2
+    num_workers: int = 0
+
+    def __post_init__(self):
+        _check(self.batch_size >= 1, "data.batch_size", self.batch_size, "at least 1")
+        _check(0 < self.valid_split < 1, "data.valid_split", self.valid_split, "above 0 and below 1")
+        _check(self.num_workers >= 0, "data.num_workers", self.num_workers, "at least 0")
+
+
+@dataclass
+class PhasesConfig(Section):
+    """The ``phases`` section of an image run: models with ``freeze()`` train only their head for
+    ``freeze_epochs``, reload the best weights, then train everything at ``unfreeze_lr`` (``None``: ``training.lr``).
+    """
+
+    SECTION = "phases"
+    freeze_epochs: int = 0
+    unfreeze_lr: float | None = 0.0001
+
+
+@dataclass
+class ImageFiles(Section):
+    """The ``files`` section of an image run: ``data`` is a dataset name or directory."""
+
+    SECTION = "files"
+    data: str | None = None
