@@ -1,10 +1,21 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures.
 
+Real data: ``../shared/data`` next to the repository root, or the folder that the environment variable
+``TEXTCLS_SHARED_DATA`` names (``TEXTCLS_SHARED_DATA=/nonexistent pytest`` runs the suite as a fresh clone elsewhere
+would). Tests that need it take the ``shared_data`` fixture and are marked ``@pytest.mark.data``; they skip where the
+folder is absent.
+"""
+
+import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from generated import write_digits_idx, write_news_corpus
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(
+    os.environ.get("TEXTCLS_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +35,22 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory) -> SimpleNamespace:
+    """The generated news corpus and vectors of :func:`write_news_corpus` (``ag_news``, ``book``, ``glove``)."""
+    return write_news_corpus(tmp_path_factory.mktemp("generated"))
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory) -> Path:
+    """An MNIST-like IDX directory of 1,500 generated digits (:func:`write_digits_idx`)."""
+    return write_digits_idx(tmp_path_factory.mktemp("digits"))
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that takes ``shared_data`` is marked ``data`` (``-m "not data"`` leaves them out)."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.data)

@@ -1,8 +1,9 @@
-"""``textcls train`` → ``evaluate`` → ``predict`` on real files, resuming a killed run, and the one-line errors.
+"""``textcls train`` → ``evaluate`` → ``predict`` on news files, resuming a killed run, and the one-line errors.
 
-Data: the book's AG News files (``ag_news/packt_newsclassification/{train,valid,test}.csv.gz``: an id, the text
-and four one-hot label columns, padded with empty columns, some rows with an unquoted comma, so reading them
-needs ``--extra-fields merge --merge-sep ';'``) and AG News's header-less ``test.csv.gz``. Models are tiny and
+Data: the generated news corpus of ``conftest.write_news_corpus`` in the layouts of the book's AG News files
+(``book/{train,valid,test}.csv.gz``: an id, the text and four one-hot label columns, padded with empty columns,
+some rows with an unquoted comma, so reading them needs ``--extra-fields merge --merge-sep ';'``) and of AG News's
+header-less ``test.csv.gz``; the real book file (marked ``data``) for its damaged line 13. Models are tiny and
 train for one epoch. Most commands run in-process through ``textcls.cli.main``; the resume test runs a real
 ``python -m textcls train`` and kills it with SIGKILL after its first checkpoint.
 
@@ -42,17 +43,13 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def book_files(shared_data) -> Path:
-    return shared_data / "ag_news" / "packt_newsclassification"
-
-
 # --- train → evaluate → predict on the book's files ---------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def book_run(shared_data, tmp_path_factory):
-    """A 1-epoch tiny LSTM trained on the full book files (train / valid / test)."""
-    book = book_files(shared_data)
+def book_run(generated, tmp_path_factory):
+    """A 1-epoch tiny LSTM trained on the generated book-layout files (train / valid / test)."""
+    book = generated.book
     run_dir = tmp_path_factory.mktemp("book") / "run"
     status, out, err = run_cli(
         "train", book / "train.csv.gz", "--valid", book / "valid.csv.gz", "--test", book / "test.csv.gz",
@@ -65,7 +62,7 @@ def book_run(shared_data, tmp_path_factory):
 
 def test_train_writes_a_complete_run_dir(book_run):
     run_dir, out = book_run
-    assert "data: train 5,000, valid 1,000, test 1,600 examples" in out
+    assert "data: train 1,200, valid 300, test 400 examples" in out
     assert "4 classes (multiclass)" in out
     assert "test   accuracy" in out and f"run saved in {run_dir}" in out
 
@@ -93,8 +90,8 @@ def test_train_writes_a_complete_run_dir(book_run):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert len(metrics["history"]) == 1 and metrics["best_epoch"] == 1
     assert set(metrics["test"]) >= {"loss", "accuracy", "macro_f1", "per_class", "confusion"}
-    assert sum(map(sum, metrics["test"]["confusion"])) == 1600
-    assert sum(map(sum, metrics["valid"]["confusion"])) == 1000
+    assert sum(map(sum, metrics["test"]["confusion"])) == 400
+    assert sum(map(sum, metrics["valid"]["confusion"])) == 300
 
     for image in ("curves.png", "confusion.png"):
         assert (run_dir / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -102,19 +99,19 @@ def test_train_writes_a_complete_run_dir(book_run):
     assert not list(run_dir.rglob("*.tmp"))
 
 
-def test_evaluate_prints_accuracy_and_per_class_table(book_run, shared_data):
+def test_evaluate_prints_accuracy_and_per_class_table(book_run, generated):
     run_dir, _ = book_run
-    test_file = book_files(shared_data) / "test.csv.gz"
+    test_file = generated.book / "test.csv.gz"
     status, out, err = run_cli("evaluate", run_dir, test_file)
     assert status == 0, err
     expected = json.loads((run_dir / "metrics.json").read_text())["test"]
-    assert "examples  1,600" in out
+    assert "examples  400" in out
     assert f"accuracy  {expected['accuracy']:.2%}" in out  # the same model on the same file as in training
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["label", "precision"])
     rows = {line.split()[0]: line.split()[1:] for line in lines[header + 1 : header + 5]}
     assert set(rows) == BOOK_LABELS
-    assert sum(int(row[3].replace(",", "")) for row in rows.values()) == 1600
+    assert sum(int(row[3].replace(",", "")) for row in rows.values()) == 400
     assert "confusion (rows: true, columns: predicted):" in out
     assert (run_dir / "evaluation-test.json").exists() and (run_dir / "confusion-test.png").exists()
 
@@ -185,9 +182,14 @@ def test_models_lists_the_four_models():
     assert [line.split()[0] for line in out.strip().splitlines()] == ["bag", "bilstm", "lstm", "multilstm"]
 
 
-def test_book_file_without_extra_fields_merge_names_line_13_and_the_flag(shared_data, tmp_path):
+@pytest.mark.parametrize("source", ["generated", pytest.param("real", marks=pytest.mark.data)])
+def test_book_file_without_extra_fields_merge_names_line_13_and_the_flag(source, request, tmp_path):
+    if source == "real":
+        book = request.getfixturevalue("shared_data") / "ag_news" / "packt_newsclassification"
+    else:
+        book = request.getfixturevalue("generated").book
     status, _, err = run_cli(
-        "train", book_files(shared_data) / "train.csv.gz", "--model", "bag", *FAST, *CPU, "--output", tmp_path / "run"
+        "train", book / "train.csv.gz", "--model", "bag", *FAST, *CPU, "--output", tmp_path / "run"
     )
     assert_one_line_error(status, err, "train.csv.gz:13:", "--extra-fields merge")
 
@@ -196,11 +198,11 @@ def test_book_file_without_extra_fields_merge_names_line_13_and_the_flag(shared_
 
 
 @pytest.fixture(scope="module")
-def ag_bag_run(shared_data, tmp_path_factory):
-    """A bag model trained 1 epoch on AG News's header-less test.csv.gz (7,600 rows) with named columns."""
+def ag_bag_run(generated, tmp_path_factory):
+    """A bag model trained 1 epoch on the generated header-less AG-layout test.csv.gz (1,200 rows), named columns."""
     run_dir = tmp_path_factory.mktemp("agnews") / "run"
     status, out, err = run_cli(
-        "train", shared_data / "ag_news" / "test.csv.gz", "--columns", "label,title,description",
+        "train", generated.ag_news, "--columns", "label,title,description",
         "--model", "bag", "--set", "model_options.buckets=1000", "--set", "model_options.embedding_dim=16",
         "--batch-size", "64", *FAST, *CPU, "--output", run_dir,
     )  # fmt: skip
@@ -211,7 +213,7 @@ def ag_bag_run(shared_data, tmp_path_factory):
 def test_headerless_ag_news_with_named_columns(ag_bag_run):
     run_dir, out = ag_bag_run
     assert "text: title + description; label: label" in out
-    assert "data: train 6,840, valid 760 examples" in out
+    assert "data: train 1,080, valid 120 examples" in out
     columns = json.loads((run_dir / "columns.json").read_text())
     assert columns["has_header"] is False
     assert columns["column_names"] == ["label", "title", "description"]
@@ -228,9 +230,9 @@ def test_predict_with_a_bag_model(ag_bag_run):
     assert len(parse_prediction(out.strip())) == 3
 
 
-def test_evaluate_with_a_bag_model(ag_bag_run, shared_data, tmp_path):
+def test_evaluate_with_a_bag_model(ag_bag_run, generated, tmp_path):
     run_dir, _ = ag_bag_run
-    sample = head(shared_data / "ag_news" / "test.csv.gz", tmp_path / "sample.csv", 200)
+    sample = head(generated.ag_news, tmp_path / "sample.csv", 200)
     status, out, err = run_cli("evaluate", run_dir, sample)
     assert status == 0, err
     assert "examples  200" in out
@@ -247,10 +249,10 @@ def test_evaluate_file_with_a_label_the_model_never_saw(ag_bag_run, tmp_path):
 # --- a killed run, resumed ------------------------------------------------------------------------------------
 
 
-def test_killed_run_resumes_to_the_same_result(shared_data, tmp_path):
+def test_killed_run_resumes_to_the_same_result(generated, tmp_path):
     """``python -m textcls train --epochs 3`` is SIGKILLed once ``checkpoints/last.pt`` exists; ``train --resume``
     must then end with exactly the metrics of an uninterrupted run with the same seed."""
-    book = book_files(shared_data)
+    book = generated.book
     train = head(book / "train.csv.gz", tmp_path / "train.csv", 1201)
     valid = head(book / "valid.csv.gz", tmp_path / "valid.csv", 201)
     test = head(book / "test.csv.gz", tmp_path / "test.csv", 301)
@@ -383,8 +385,8 @@ RUN_ERRORS = [
 
 
 @pytest.mark.parametrize(("argv", "fragments"), RUN_ERRORS)
-def test_run_dir_errors_are_one_line(damaged_runs, shared_data, argv, fragments):
-    paths = {**{k: str(v) for k, v in damaged_runs.items()}, "file": str(book_files(shared_data) / "test.csv.gz")}
+def test_run_dir_errors_are_one_line(damaged_runs, generated, argv, fragments):
+    paths = {**{k: str(v) for k, v in damaged_runs.items()}, "file": str(generated.book / "test.csv.gz")}
     status, _, err = run_cli(*(part.format(**paths) for part in argv))
     assert_one_line_error(status, err, *fragments)
 

@@ -1,5 +1,6 @@
-"""``textcls compare-embeddings`` / ``compare_embeddings``: a small comparison end to end on the book's AG News
-files (first 800 / 200 / 300 rows), the choice syntax, resuming an interrupted comparison, and errors."""
+"""``textcls compare-embeddings`` / ``compare_embeddings``: a small comparison end to end on the generated news
+corpus in the book's layout (``conftest.write_news_corpus``, first 800 / 200 / 300 rows) with its GloVe-format
+vectors, the choice syntax, resuming an interrupted comparison, and errors."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 from cli_helpers import assert_one_line_error, head, run_cli
+from generated import VECTOR_DIM
 
 from textcls import config as cfg
 from textcls.embeddings import load_vectors
@@ -17,23 +19,22 @@ from textcls.jobs import compare as compare_module
 from textcls.jobs.compare import EmbeddingChoice, compare_embeddings, parse_choice, parse_choices
 from textcls.vocab import Vocab
 
-GLOVE = "glove/glove.6B.50d.top100k.txt.gz"
 TINY = {"model_options": {"hidden_size": 16}, "data": {"max_length": 40, "extra_fields": "merge", "merge_sep": ";"},
         "training": {"epochs": 2, "device": "cpu", "patience": 0}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def book_small(shared_data, tmp_path_factory):
+def book_small(generated, tmp_path_factory):
     folder = tmp_path_factory.mktemp("book")
-    book = shared_data / "ag_news" / "packt_newsclassification"
+    book = generated.book
     return {name: str(head(book / f"{name}.csv.gz", folder / f"{name}.csv", rows + 1))
             for name, rows in (("train", 800), ("valid", 200), ("test", 300))}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def comparison(book_small, shared_data, tmp_path_factory):
+def comparison(book_small, generated, tmp_path_factory):
     torch.set_num_threads(1)
-    glove = str(shared_data / GLOVE)
+    glove = str(generated.glove)
     output = tmp_path_factory.mktemp("compare")
     base = cfg.resolve("bilstm", None, [{"files": book_small}, TINY])
     choices = ["random", f"glove:{glove}", f"glove-frozen:{glove}", "word2vec"]
@@ -68,7 +69,7 @@ def test_every_choice_shares_the_vocabulary_and_embedding_size(comparison):
     assert len(vocabularies) == 1  # built from the training split only: the vectors do not extend it
     shapes = {torch.load(f"{d}/model.pt", weights_only=True)["model"]["embedding.embedding.weight"].shape
               for d in run_dirs}  # fmt: skip
-    assert len(shapes) == 1 and next(iter(shapes))[1] == 50  # random and word2vec use GloVe's 50 dimensions
+    assert len(shapes) == 1 and next(iter(shapes))[1] == VECTOR_DIM  # random and word2vec use GloVe's dimensions
 
 
 def test_frozen_glove_stays_glove_and_fine_tuned_glove_moves(comparison):

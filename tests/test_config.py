@@ -155,7 +155,8 @@ def test_model_configs_are_package_data_inside_textcls():
     assert cfg.CONFIG_DIR == Path(textcls.__file__).resolve().parent / "configs"
     assert {"bag", "bilstm", "lstm", "multilstm"} <= {path.stem for path in cfg.CONFIG_DIR.glob("*.yaml")}
     assert (cfg.CONFIG_DIR / "image" / "defaults.yaml").exists()
-    assert cfg.model_defaults("no-such-model") == {}  # a model without a YAML file takes the typed defaults
+    with pytest.raises(TextclsError, match="unknown model 'no-such-model'; choose one of: bag, bilstm"):
+        cfg.model_defaults("no-such-model")  # (a registered model without a YAML file gets {}: test_model_contract)
 
 
 def test_model_yaml_files_hold_only_what_differs_from_the_typed_defaults():

@@ -360,36 +360,47 @@ def test_stratified_split_small():
 
 
 @pytest.fixture(scope="module")
-def ag_news(shared_data):
+def ag_news(generated):
     label = LabelField()
     fields = [("label", label), ("title", None), ("text", Field(tokenize="basic_english"))]
-    return TabularDataset(shared_data / "ag_news" / "test.csv.gz", format="csv", fields=fields)
+    return TabularDataset(generated.ag_news, format="csv", fields=fields)
 
 
-def test_ag_news_loads(ag_news):
-    assert len(ag_news) == 7600
-    assert Counter(ag_news.label) == {"1": 1900, "2": 1900, "3": 1900, "4": 1900}
-    assert ag_news[0].text[:4] == ["unions", "representing", "workers", "at"]
+@pytest.fixture(scope="module")
+def ag_rows(generated):
+    """The generated AG-News-like file's rows ``(class, title, description)``, read with the csv module."""
+    return list(csv.reader(io.StringIO(gzip.decompress(generated.ag_news.read_bytes()).decode("utf-8"))))
 
 
-def test_stratified_split_keeps_ag_news_label_proportions(ag_news):
+def test_ag_news_loads(ag_news, ag_rows):
+    assert len(ag_news) == len(ag_rows) == 1200
+    assert Counter(ag_news.label) == Counter(row[0] for row in ag_rows) == {"1": 300, "2": 300, "3": 300, "4": 300}
+    # basic_english lowercases and splits off punctuation (the generated descriptions have only ',' and '.')
+    expected = [row[2].lower().replace(",", " , ").replace(".", " . ").split() for row in ag_rows]
+    assert ag_news[0].text[:4] == expected[0][:4]
+    assert [ex.text for ex in ag_news] == expected
+
+
+def test_stratified_split_keeps_ag_news_label_proportions(ag_news, ag_rows):
+    per_class = Counter(row[0] for row in ag_rows)
     train, test = ag_news.split(0.8, stratified=True, strata_field="label", random_state=0)
-    assert Counter(train.label) == {c: 1520 for c in "1234"}
-    assert Counter(test.label) == {c: 380 for c in "1234"}
+    assert Counter(train.label) == {c: round(0.8 * n) for c, n in per_class.items()} == {c: 240 for c in "1234"}
+    assert Counter(test.label) == {c: n - round(0.8 * n) for c, n in per_class.items()}
     train, valid, test = ag_news.split([0.7, 0.2, 0.1], stratified=True, strata_field="label", random_state=0)
-    assert Counter(train.label) == {c: 1330 for c in "1234"}
-    assert Counter(valid.label) == {c: 190 for c in "1234"}
-    assert Counter(test.label) == {c: 380 for c in "1234"}
+    # legacy semantics: the test split takes the middle ratio, the validation split the rest
+    assert Counter(train.label) == {c: round(0.7 * n) for c, n in per_class.items()}
+    assert Counter(valid.label) == {c: n - round(0.7 * n) - round(0.2 * n) for c, n in per_class.items()}
+    assert Counter(test.label) == {c: round(0.2 * n) for c, n in per_class.items()} == {c: 60 for c in "1234"}
     # the classes are interleaved, not left in blocks
     assert len(set(list(train.label)[:40])) == 4
     seen = {id(ex) for part in (train, valid, test) for ex in part}
-    assert len(seen) == 7600
+    assert len(seen) == len(ag_rows)
 
 
-def test_unstratified_split_of_ag_news_is_reproducible(ag_news):
+def test_unstratified_split_of_ag_news_is_reproducible(ag_news, ag_rows):
     a = ag_news.split(0.9, random_state=5)
     b = ag_news.split(0.9, random_state=5)
-    assert [len(p) for p in a] == [6840, 760]
+    assert [len(p) for p in a] == [round(0.9 * len(ag_rows)), len(ag_rows) - round(0.9 * len(ag_rows))] == [1080, 120]
     assert [ex.text for ex in a[1]] == [ex.text for ex in b[1]]
 
 

@@ -1,6 +1,7 @@
-"""Word-vector files: every supported format (written by gensim itself) loads to the same words and vectors; the
-real GloVe 6B 50d file loads exactly, gives sensible neighbours and is cached as .npy + .json; bad files and
-missing presets fail with a TextclsError/DataError whose message names the problem."""
+"""Word-vector files: every supported format (written by gensim itself) loads to the same words and vectors; a
+GloVe file (generated, ``tests/generated.py``) loads exactly, gives its topical neighbours and is cached as .npy +
+.json; the real GloVe 6B 50d file gives king → queen; bad files and missing presets fail with a
+TextclsError/DataError whose message names the problem."""
 
 import gzip
 import json
@@ -12,6 +13,7 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from generated import NEWS_CLASSES
 from gensim.models import FastText as GensimFastText
 from gensim.models import KeyedVectors
 from gensim.models.fasttext import load_facebook_vectors, save_facebook_model
@@ -34,14 +36,26 @@ def isolated_caches(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def glove_path(shared_data):
-    return shared_data.joinpath(*GLOVE)
+def glove_path(generated):
+    """The generated GloVe-format file (``tests/generated.py``): gzipped, no header, 32 numbers a word."""
+    return generated.glove
 
 
 @pytest.fixture(scope="module")
 def glove(glove_path):
     # cache=False: a module-scoped fixture writes nothing (the per-test cache isolation is not active here)
     return Vectors(glove_path, cache=False, download=False)
+
+
+@pytest.fixture(scope="module")
+def big_glove_path(glove_path, tmp_path_factory):
+    """A 20,000-word GloVe file made of the generated one (each word again with a number after it): big enough
+    that parsing it takes clearly longer than reading the cache."""
+    lines = _glove_lines(glove_path)
+    copies = [f"{word}{copy} {rest}" for copy in range(-(-20_000 // len(lines))) for word, rest in
+              (line.split(" ", 1) for line in lines)][:20_000]  # fmt: skip
+    path = tmp_path_factory.mktemp("big_glove") / "big.txt.gz"
+    return _write(path, gzip.compress(("\n".join(copies) + "\n").encode("utf-8")))
 
 
 def _glove_lines(path, count=None):
@@ -68,39 +82,48 @@ def _assert_same(vectors, words, matrix):
     assert np.allclose(vectors.vectors.numpy(), matrix, atol=1e-6)
 
 
-# --- the real GloVe file ---------------------------------------------------------------------------------------
+# --- a GloVe file (the generated one; the real GloVe 6B 50d file for what only it shows) ------------------------
 
 
-def test_real_glove_shape_and_frequency_order(glove):
-    assert glove.vectors.shape == (100_000, 50)
-    assert glove.dim == 50 and len(glove) == 100_000
-    assert glove.itos[:4] == ["the", ",", ".", "of"]
+def test_glove_shape_and_file_order(glove, glove_path):
+    words = [line.split(" ", 1)[0] for line in _glove_lines(glove_path)]
+    assert glove.vectors.shape == (len(words), 32) and len(words) > 150
+    assert glove.dim == 32 and len(glove) == len(words)
+    assert glove.itos[:4] == words[:4]
     assert glove.vectors.dtype == torch.float32
 
 
-def test_real_glove_vectors_equal_the_numbers_in_the_file(glove, glove_path):
+def test_glove_vectors_equal_the_numbers_in_the_file(glove, glove_path):
     lines = _glove_lines(glove_path)
-    assert len(lines) == 100_000
-    assert lines[0].startswith("the 0.418 0.24968 -0.41242 ")
+    assert len(lines) == len(glove)
+    assert lines[0].startswith(f"{glove.itos[0]} {glove.vectors[0, 0]:.5f} ")
     by_word = dict(line.split(" ", 1) for line in lines)
-    word, expected = _parse_line("king " + by_word["king"])
-    assert np.array_equal(glove["king"].numpy(), expected)
+    word, expected = _parse_line("oil " + by_word["oil"])
+    assert np.array_equal(glove["oil"].numpy(), expected)
     # and a sample across the whole file, by position
-    for index in range(0, 100_000, 997):
+    for index in range(0, len(lines), 7):
         word, expected = _parse_line(lines[index])
         assert glove.itos[index] == word
         assert np.array_equal(glove.vectors[index].numpy(), expected), word
 
 
-def test_real_glove_nearest_neighbours_make_sense(glove):
+def test_glove_nearest_neighbours_are_the_words_of_a_topic(glove):
+    business = set(NEWS_CLASSES["3"][1].split())
+    sports = set(NEWS_CLASSES["2"][1].split())
+    oil = [word for word, _ in glove.most_similar("oil", topn=5)]
+    football = [word for word, _ in glove.most_similar("football", topn=5)]
+    assert set(oil) <= business and set(football) <= sports, (oil, football)
+    assert "oil" not in oil
+
+
+def test_real_glove_neighbours_and_analogy_king_minus_man_plus_woman_is_queen(shared_data):
+    glove = Vectors(shared_data.joinpath(*GLOVE), cache=False, download=False)
+    assert glove.vectors.shape == (100_000, 50) and glove.itos[:4] == ["the", ",", ".", "of"]
     king = [word for word, _ in glove.most_similar("king", topn=5)]
     france = [word for word, _ in glove.most_similar("france", topn=5)]
     assert {"prince", "queen"} <= set(king), king
     assert {"french", "paris"} <= set(france), france
     assert "king" not in king
-
-
-def test_real_glove_analogy_king_minus_man_plus_woman_is_queen(glove):
     vectors = glove.vectors
     query = vectors[glove.stoi["king"]] - vectors[glove.stoi["man"]] + vectors[glove.stoi["woman"]]
     scores = torch.nn.functional.normalize(vectors, dim=1) @ torch.nn.functional.normalize(query, dim=0)
@@ -108,23 +131,24 @@ def test_real_glove_analogy_king_minus_man_plus_woman_is_queen(glove):
     assert ranked[0] == "queen", ranked
 
 
-def test_real_glove_restrict_to_and_max_vectors(glove, glove_path):
-    wanted = ["queen", "king", "zzz-not-a-word"]
+def test_glove_restrict_to_and_max_vectors(glove, glove_path):
+    wanted = ["crude", "oil", "zzz-not-a-word"]
     streamed = Vectors(glove_path, cache=False, restrict_to=wanted, download=False)  # line-by-line parser
     cached = Vectors(glove_path, restrict_to=wanted, download=False)  # full parse, cached, then restricted
     for restricted in (streamed, cached):
-        assert sorted(restricted.itos) == ["king", "queen"]
+        assert sorted(restricted.itos) == ["crude", "oil"]
         for word in restricted.itos:
             assert torch.equal(restricted[word], glove[word])
-    first = Vectors(glove_path, max_vectors=1000, download=False)
-    assert first.itos == glove.itos[:1000]
-    assert torch.equal(first.vectors, glove.vectors[:1000])
+    first = Vectors(glove_path, max_vectors=50, download=False)
+    assert first.itos == glove.itos[:50]
+    assert torch.equal(first.vectors, glove.vectors[:50])
 
 
 # --- the cache -------------------------------------------------------------------------------------------------
 
 
-def test_second_load_is_a_cache_hit_stored_as_npy_and_json(glove_path, isolated_caches):
+def test_second_load_is_a_cache_hit_stored_as_npy_and_json(big_glove_path, isolated_caches):
+    glove_path = big_glove_path
     start = time.perf_counter()
     first = load_vectors(glove_path, download=False)
     first_seconds = time.perf_counter() - start
@@ -141,16 +165,16 @@ def test_second_load_is_a_cache_hit_stored_as_npy_and_json(glove_path, isolated_
     hit = vcache.load_cached(isolated_caches, str(glove_path), glove_path)
     assert hit is not None
     words, matrix, meta = hit
-    assert words == first.itos and matrix.shape == (100_000, 50)
+    assert words == first.itos and matrix.shape == (20_000, 32)
     npy = next(isolated_caches.glob("*.npy"))
-    assert np.load(npy, allow_pickle=False).shape == (100_000, 50)
+    assert np.load(npy, allow_pickle=False).shape == (20_000, 32)
     stored = json.loads(next(isolated_caches.glob("*.json")).read_text(encoding="utf-8"))
-    assert stored["format"] == vcache.CACHE_FORMAT and stored["dim"] == 50 and len(stored["words"]) == 100_000
+    assert stored["format"] == vcache.CACHE_FORMAT and stored["dim"] == 32 and len(stored["words"]) == 20_000
 
 
-def test_changed_source_file_invalidates_the_cache(glove_path, tmp_path, isolated_caches):
+def test_changed_source_file_invalidates_the_cache(generated, tmp_path, isolated_caches):
     copy = tmp_path / "glove_copy.txt"
-    lines = _glove_lines(glove_path, 500)
+    lines = _glove_lines(generated.glove, 100)
     _write(copy, "\n".join(lines) + "\n")
     before = load_vectors(copy, download=False)
     assert vcache.load_cached(isolated_caches, str(copy), copy) is not None

@@ -1,8 +1,9 @@
-"""``textcls image train → evaluate → predict`` on MNIST images, an interrupted run resumed exactly, the frozen
-first phase of transfer learning, and the one-line errors.
+"""``textcls image train → evaluate → predict`` on MNIST-like images, an interrupted run resumed exactly, the
+frozen first phase of transfer learning, and the one-line errors.
 
-Runs use the first 1,500 of the real MNIST test images (``../shared/data/mnist``) written as a small IDX directory,
-so each epoch takes a second or two; ``scripts/bench_image.py`` makes the full 8,000 / 2,000 run.
+Runs use 1,500 generated digits (``conftest.write_digits_idx``: each digit drawn with a font, scaled, rotated,
+shifted and noisy) as a small IDX directory laid out like MNIST's, so each epoch takes a second or two;
+``scripts/bench_image.py`` makes the full 8,000 / 2,000 run on the real MNIST files.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 import yaml
 from cli_helpers import assert_one_line_error, run_cli
 from PIL import Image
-from test_image_data import write_idx, write_pngs
+from test_image_data import write_pngs
 
 from textcls.image import job as image_job
 from textcls.image.idx import read_idx
@@ -24,14 +25,9 @@ FAST = ["--epochs", "2", "--seed", "0", "--device", "cpu", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
-def mnist_small(shared_data, tmp_path_factory):
-    """1,500 real MNIST digits as ``t10k-*`` IDX files (one split: training data)."""
-    folder = tmp_path_factory.mktemp("mnist-small")
-    images = read_idx(shared_data / "mnist/t10k-images-idx3-ubyte.gz")[:1500]
-    labels = read_idx(shared_data / "mnist/t10k-labels-idx1-ubyte.gz")[:1500]
-    write_idx(folder / "t10k-images-idx3-ubyte.gz", images)
-    write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels)
-    return folder
+def mnist_small(digits):
+    """1,500 generated digits as ``t10k-*`` IDX files (one split: training data)."""
+    return digits
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +54,14 @@ def test_train_writes_a_complete_run(trained_run):
     assert config["format"] == "textcls.image-run/1" and config["model"] == "mnist-cnn"
 
 
-def test_evaluate_and_predict(trained_run, mnist_small, shared_data, tmp_path):
+def test_evaluate_and_predict(trained_run, mnist_small, tmp_path):
     run_dir, _ = trained_run
     status, out, err = run_cli("image", "evaluate", run_dir, mnist_small)
     assert status == 0, err
     assert "images    1,500" in out and out.count("\n") >= 13
     accuracy = float(out.split("accuracy")[1].split("%")[0]) / 100
     assert accuracy > 0.85
-    images = read_idx(shared_data / "mnist/t10k-images-idx3-ubyte.gz")[:3]
+    images = read_idx(mnist_small / "t10k-images-idx3-ubyte.gz")[:3]
     paths = []
     for i, image in enumerate(images):
         paths.append(tmp_path / f"digit{i}.png")
@@ -73,7 +69,7 @@ def test_evaluate_and_predict(trained_run, mnist_small, shared_data, tmp_path):
     status, out, err = run_cli("image", "predict", run_dir, *paths, "--json", "--top-k", "2")
     assert status == 0, err
     rows = [json.loads(line) for line in out.strip().splitlines()]
-    assert [row["labels"][0]["label"] for row in rows] == ["7", "2", "1"]  # the first three test digits
+    assert [row["labels"][0]["label"] for row in rows] == ["7", "2", "1"]  # the first three digits
     assert all(len(row["labels"]) == 2 and row["labels"][0]["probability"] > 0.5 for row in rows)
 
 

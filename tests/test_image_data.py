@@ -1,27 +1,18 @@
-"""Image data: the IDX reader on the real MNIST files, image folders written by the tests, torchvision names
-offline, preprocessing, and seeded batches."""
+"""Image data: the IDX reader on generated MNIST-like digits and on the real MNIST files, image folders written by
+the tests, torchvision names offline, preprocessing, and seeded batches."""
 
 from __future__ import annotations
-
-import gzip
-import struct
 
 import numpy as np
 import pytest
 import torch
+from generated import write_idx
 from PIL import Image
 
 from textcls.errors import DataError, TextclsError
 from textcls.image.batches import ImageBatches
 from textcls.image.data import ImageSplit, Preprocess, load_images
 from textcls.image.idx import read_idx
-
-
-def write_idx(path, array: np.ndarray) -> None:
-    """An IDX file of unsigned bytes (gzip when the name ends in .gz)."""
-    payload = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">i", n) for n in array.shape)
-    payload += array.astype(np.uint8).tobytes()
-    (gzip.open if str(path).endswith(".gz") else open)(path, "wb").write(payload)
 
 
 def write_pngs(folder, classes: dict[str, int], size=(20, 16), mode="RGB") -> None:
@@ -43,6 +34,17 @@ def test_idx_reader_on_the_real_mnist_files(shared_data):
     assert labels.shape == (10_000,) and set(labels.tolist()) == set(range(10))
     assert labels[:5].tolist() == [7, 2, 1, 0, 4]  # the well-known first test digits
     assert images.max() == 255 and images[0, :4].sum() == 0  # the border of a digit is black
+    stats = load_images(str(shared_data / "mnist")).stats
+    assert 0.12 < stats[0][0] < 0.14 and 0.30 < stats[1][0] < 0.32  # MNIST's known mean / std
+
+
+def test_idx_reader_on_generated_digits(digits):
+    images = read_idx(digits / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(digits / "t10k-labels-idx1-ubyte.gz")
+    assert images.shape == (1_500, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (1_500,) and set(labels.tolist()) == set(range(10))
+    assert labels[:3].tolist() == [7, 2, 1]  # as write_digits_idx begins, like MNIST's test digits
+    assert images.max() == 255 and images[:, :, :4].mean() < images[:, 6:22, 8:20].mean() / 3  # a dark border
 
 
 def test_idx_round_trip_and_damaged_files(tmp_path):
@@ -59,17 +61,19 @@ def test_idx_round_trip_and_damaged_files(tmp_path):
         read_idx(tmp_path / "missing.idx")
 
 
-def test_a_directory_with_one_idx_split_is_training_data_split_reproducibly(shared_data):
-    data = load_images(str(shared_data / "mnist"))
+def test_a_directory_with_one_idx_split_is_training_data_split_reproducibly(digits):
+    data = load_images(str(digits))
     assert data.test is None and data.channels == 1 and data.classes == [str(d) for d in range(10)]
-    assert data.train.images.shape == (10_000, 1, 28, 28)
+    assert data.train.images.shape == (1_500, 1, 28, 28)
     train, valid = data.split_valid(0.2, seed=0)
     again_train, again_valid = data.split_valid(0.2, seed=0)
-    assert (len(train), len(valid)) == (8_000, 2_000)
+    assert (len(train), len(valid)) == (1_200, 300)
     assert torch.equal(valid.labels, again_valid.labels) and torch.equal(train.images, again_train.images)
     other = data.split_valid(0.2, seed=1)[1]
     assert not torch.equal(valid.labels, other.labels)
-    assert 0.12 < data.stats[0][0] < 0.14 and 0.30 < data.stats[1][0] < 0.32  # MNIST's known mean / std
+    pixels = read_idx(digits / "t10k-images-idx3-ubyte.gz") / 255.0
+    assert data.stats[0][0] == pytest.approx(pixels.mean(), abs=1e-4)
+    assert data.stats[1][0] == pytest.approx(pixels.std(), abs=1e-3)
 
 
 def test_idx_directory_with_both_splits(tmp_path):

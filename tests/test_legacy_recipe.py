@@ -1,35 +1,48 @@
 """A torchtext 0.8 script as users wrote it for the Packt NewsClassification files, with only the import changed
-(``from torchtext import data`` -> ``from textcls import data``), run for one epoch on the real files."""
+(``from torchtext import data`` -> ``from textcls import data``), run for one epoch on generated files in the same
+layout (``tests/generated.py``: ``id,content,Business,SciTech,Sports,World`` plus empty padding columns, and rows
+whose content lost its ';' to unquoted commas, as in the book's train.csv)."""
 
 import csv
 import gzip
-import io
 import math
 from collections import Counter
 
 import pytest
 import torch
 import torch.nn as nn
+from generated import BOOK_DAMAGED_LINE, BOOK_PADDING
 
 from textcls import data
 
 TOPICS = ["Business", "SciTech", "Sports", "World"]
-AG_CLASS_TO_COLUMN = {"1": "World", "2": "Sports", "3": "Business", "4": "SciTech"}
-SIZES = {"train": 5000, "valid": 1000, "test": 1600}
-FIRST_ID = {"train": 0, "valid": 5000, "test": 6000}
+SIZES = {"train": 1200, "valid": 300, "test": 400}
 
 
 @pytest.fixture(scope="module")
-def packt_dir(shared_data):
-    return shared_data / "ag_news" / "packt_newsclassification"
+def packt_dir(generated):
+    return generated.book
 
 
 @pytest.fixture(scope="module")
-def ag_class_counts(shared_data):
-    """Per-split class counts from AG's own labels (the Packt ids are AG test.csv rows)."""
-    text = gzip.decompress((shared_data / "ag_news" / "test.csv.gz").read_bytes()).decode("utf-8")
-    classes = [AG_CLASS_TO_COLUMN[row[0]] for row in csv.reader(io.StringIO(text))]
-    return {split: Counter(classes[FIRST_ID[split] : FIRST_ID[split] + n]) for split, n in SIZES.items()}
+def raw_rows(packt_dir):
+    """Per split, ``(content, class)`` of each row read from the file by hand: the last columns are the one-hot
+    labels and the padding, the rest is the content (its unquoted commas stand for the ';' the file lost)."""
+    rows = {}
+    for split in SIZES:
+        lines = gzip.decompress((packt_dir / f"{split}.csv.gz").read_bytes()).decode("utf-8").splitlines()[1:]
+        rows[split] = []
+        for line in lines:
+            head, *one_hot = line.rsplit(",", len(TOPICS) + BOOK_PADDING)[: 1 + len(TOPICS)]
+            content = ";".join(next(csv.reader([head.split(",", 1)[1]])))
+            rows[split].append((content, TOPICS[one_hot.index("1")]))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def ag_class_counts(raw_rows):
+    """Per-split class counts, from the one-hot columns read by hand."""
+    return {split: Counter(label for _, label in rows) for split, rows in raw_rows.items()}
 
 
 @pytest.fixture(scope="module")
@@ -77,19 +90,23 @@ def legacy(packt_dir):
     }
 
 
-def test_dataset_sizes(legacy):
+def test_dataset_sizes(legacy, raw_rows):
     assert {name: len(ds) for name, ds in legacy["datasets"].items()} == SIZES
     train = legacy["datasets"]["train"]
-    assert train[0].content[:4] == ["unions", "representing", "workers", "at"]
-    assert train[0].Business == "1" and train[0].World == "0"
-    assert "&lt;aapl.o&gt;" in " ".join(train[11].content)  # the ';' the file lost is back
+    content, label = raw_rows["train"][0]
+    assert train[0].content[:4] == content.lower().split()[:4]
+    assert (train[0].World, train[0].Business) == (("1", "0") if label == "World" else ("0", "1"))
+    damaged = BOOK_DAMAGED_LINE - 2  # file line 13: the header is line 1
+    assert "aapl.o&gt;" in " ".join(train[damaged].content)  # the ';' the file lost is back
+    assert [example.content for example in train] == [text.lower().split() for text, _ in raw_rows["train"]]
 
 
-def test_vocab_is_plausible(legacy):
+def test_vocab_is_plausible(legacy, raw_rows):
     vocab = legacy["TEXT"].vocab
-    assert 8000 < len(vocab) < 13000
+    counted = Counter(token for text, _ in raw_rows["train"] for token in text.lower().split())
+    assert len(vocab) == 2 + sum(1 for c in counted.values() if c >= 2) and 100 < len(vocab) < len(counted) + 2
     assert vocab.itos[:2] == ["<unk>", "<pad>"]
-    assert vocab.itos[2] == "the"
+    assert vocab.itos[2] == min(counted, key=lambda token: (-counted[token], token))
     assert all(token == token.lower() for token in vocab.itos)
     counts = vocab.freqs
     assert all(counts[token] >= 2 for token in vocab.itos[2:])
@@ -175,7 +192,7 @@ def test_labelfield_onehot_variant(packt_dir, ag_class_counts, spec):
         merge_sep=";",
         **kwargs,
     )
-    assert (len(train), len(valid), len(test)) == (5000, 1000, 1600)
+    assert (len(train), len(valid), len(test)) == tuple(SIZES.values())
     # legacy torchtext keeps a positional ("id", None) entry in dataset.fields (never read nor batched)
     assert train.fields == ({"id": None} if spec == "list" else {}) | {"content": TEXT, "label": LABEL}
     TEXT.build_vocab(train, min_freq=2)

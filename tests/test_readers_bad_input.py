@@ -1,15 +1,19 @@
 """Bad input files: each mistake is a DataError whose message names the file (and the line where there is one)
 and says how to fix or work around it; the recoveries (merge / skip / replace) work and are logged."""
 
+import csv
 import gzip
+import io
 import json
 import logging
 
 import pytest
+from generated import BOOK_DAMAGED_LINE, BOOK_PADDING
 
 from textcls.data import Field, LabelField, MultiLabelField, OneHot, RawField, TabularDataset
 from textcls.data.readers import read_table
 from textcls.errors import DataError, TextclsError
+from textcls.read_options import ReadOptions
 
 TOPICS = ["Business", "SciTech", "Sports", "World"]
 GOOD_ROWS = [
@@ -442,7 +446,7 @@ def test_onehot_non_binary_value(tmp_path):
 
 def test_read_table_reports_notes(tmp_path):
     path = _csv(tmp_path, [row + ",," for row in RAGGED], header="id,text,label,,")
-    table = read_table(path, has_header=True, merge_column="text", extra_fields="merge")
+    table = read_table(path, ReadOptions(extra_fields="merge"), has_header=True, merge_column="text")
     assert table.header == ["id", "text", "label"]
     assert [row.line for row in table.rows] == [2, 3, 4, 5]
     assert table.rows[3].values == ["4", "Apple Inc.&lt,AAPL.O&gt, on Tuesday shipped a new app", "pos"]
@@ -450,16 +454,13 @@ def test_read_table_reports_notes(tmp_path):
     assert table.notes["rows with trailing empty fields trimmed"] == 4
 
 
-# ------------------------------------------------------------------ the real defective file (Packt book)
+# ------------------------------------------------------------------ the book's defective files (Packt)
 AG_CLASS_TO_COLUMN = {"1": "World", "2": "Sports", "3": "Business", "4": "SciTech"}
 
 
 @pytest.fixture(scope="module")
 def ag_rows(shared_data):
     """AG News test.csv rows as (class, title, description); the Packt ``id`` is the 0-based row index."""
-    import csv
-    import io
-
     text = gzip.decompress((shared_data / "ag_news" / "test.csv.gz").read_bytes()).decode("utf-8")
     rows = list(csv.reader(io.StringIO(text)))
     assert len(rows) == 7600
@@ -471,36 +472,101 @@ def _packt_fields():
     return [("id", RawField()), ("content", Field()), *[(name, label) for name in TOPICS]]
 
 
-def test_packt_file_default_read_names_line_13(shared_data):
-    path = shared_data / "ag_news" / "packt_newsclassification" / "train.csv.gz"
+def _assert_default_read_names_the_damaged_line(path, line):
     with pytest.raises(DataError) as info:
         TabularDataset(path, format="csv", fields=_packt_fields(), skip_header=True)
-    assert info.value.line == 13
-    assert "train.csv.gz:13:" in str(info.value)
+    assert info.value.line == line
+    assert f"{path.name}:{line}:" in str(info.value)
     assert "6 columns" in str(info.value) and "extra_fields='merge'" in str(info.value)
 
 
-@pytest.mark.parametrize("split,first_id,count", [("train", 0, 5000), ("valid", 5000, 1000), ("test", 6000, 1600)])
-def test_packt_file_merge_recovers_every_row(shared_data, ag_rows, caplog, split, first_id, count):
-    path = shared_data / "ag_news" / "packt_newsclassification" / f"{split}.csv.gz"
+def _merged_packt_rows(path, caplog, truth, first_id, count, merged=True):
+    """Read a book file with ``extra_fields='merge', merge_sep=';'`` and check every row against ``truth`` (an id's
+    AG class and description, known independently of the file's own columns).
+
+    Args:
+        path: the book-style file.
+        caplog: pytest's log capture (cleared first).
+        truth: ``truth(id) -> (ag_class, description)``.
+        first_id: the file's first id.
+        count: its number of rows.
+        merged: whether some of its rows need merging (and a warning says so).
+
+    Returns:
+        ``(dataset, ids whose merged text differs from the description)``.
+    """
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="textcls"):
         ds = TabularDataset(
             path, format="csv", fields=_packt_fields(), skip_header=True, extra_fields="merge", merge_sep=";"
         )
     assert len(ds) == count
     assert [int(ex.id) for ex in ds] == list(range(first_id, first_id + count))
-    assert any("merged" in w for w in _warnings(caplog))
+    assert any("merged" in w for w in _warnings(caplog)) == merged
     mismatched_text = []
     for ex in ds:
-        ag_class, _, description = ag_rows[int(ex.id)]
+        ag_class, description = truth(int(ex.id))
         flags = [getattr(ex, name) for name in TOPICS]
         assert sorted(flags) == ["0", "0", "0", "1"], (ex.id, flags)
         assert TOPICS[flags.index("1")] == AG_CLASS_TO_COLUMN[ag_class], ex.id
         if ex.content != description.split():
             mismatched_text.append(ex.id)
-    # the merged text equals AG's description (whitespace aside) everywhere but two rows whose source text the
-    # book's own preprocessing altered (an HTML width="1" became width="World")
-    assert mismatched_text == {"train": ["2586"], "valid": ["5181"], "test": []}[split]
-    if split == "train":
-        assert "Inc.&lt;AAPL.O&gt;" in " ".join(ds[11].content)
-        assert ds[11].content[:6] == ["LOS", "ANGELES", "(Reuters)", "-", "Apple", "Computer"]
+    return ds, mismatched_text
+
+
+def test_packt_file_default_read_names_line_13(generated):
+    _assert_default_read_names_the_damaged_line(generated.book / "train.csv.gz", BOOK_DAMAGED_LINE)
+    assert BOOK_DAMAGED_LINE == 13  # as in the book's train.csv
+
+
+@pytest.mark.parametrize("split", ["train", "valid", "test"])
+def test_packt_file_merge_recovers_every_row(generated, caplog, split):
+    """The generated book files: a row's class is its id's AG class (``1 + id % 4``); its description is what the
+    csv module reads from the content and the fields that its unquoted commas split off, joined back with ';'."""
+    path = generated.book / f"{split}.csv.gz"
+    rows = [next(csv.reader([line])) for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()[1:]]
+    descriptions = [";".join(row[1 : -len(TOPICS) - BOOK_PADDING]) for row in rows]
+    overflowing = [row_id for row_id, row in enumerate(rows) if len(row) > 2 + len(TOPICS) + BOOK_PADDING]
+    truth = lambda row_id: (str(1 + row_id % 4), descriptions[row_id])  # noqa: E731
+    ds, mismatched_text = _merged_packt_rows(path, caplog, truth, 0, len(rows), merged=bool(overflowing))
+    assert mismatched_text == []
+    # only train.csv has damaged rows (the first on line 13); the ';' they lost are back
+    assert [int(ex.id) for ex in ds if "AAPL.O&gt;" in " ".join(ex.content)] == overflowing
+    assert (BOOK_DAMAGED_LINE - 2 in overflowing and len(overflowing) > 1) if split == "train" else overflowing == []
+
+
+def test_real_packt_files(shared_data, ag_rows, caplog):
+    """The book's own files: the ids are AG test.csv rows, and each merged row is AG's class and description."""
+    folder = shared_data / "ag_news" / "packt_newsclassification"
+    _assert_default_read_names_the_damaged_line(folder / "train.csv.gz", 13)
+    truth = lambda row_id: (ag_rows[row_id][0], ag_rows[row_id][2])  # noqa: E731
+    for split, first_id, count in [("train", 0, 5000), ("valid", 5000, 1000), ("test", 6000, 1600)]:
+        ds, mismatched_text = _merged_packt_rows(folder / f"{split}.csv.gz", caplog, truth, first_id, count)
+        # the merged text equals AG's description (whitespace aside) everywhere but two rows whose source text the
+        # book's own preprocessing altered (an HTML width="1" became width="World")
+        assert mismatched_text == {"train": ["2586"], "valid": ["5181"], "test": []}[split]
+        if split == "train":
+            assert "Inc.&lt;AAPL.O&gt;" in " ".join(ds[11].content)
+            assert ds[11].content[:6] == ["LOS", "ANGELES", "(Reuters)", "-", "Apple", "Computer"]
+
+
+def test_one_read_options_value_reads_as_the_legacy_keywords_do(tmp_path):
+    """``read_dataset`` / ``choose_columns`` take one ``ReadOptions``; ``TabularDataset``'s legacy keywords build the
+    same one, so both read the same examples (here: overflow fields merged back with ';', a latin-1 byte replaced)."""
+    from textcls.data.columns import choose_columns, read_dataset
+
+    path = tmp_path / "semi.csv"
+    path.write_bytes(b"text;label\ncaf\xe9 good;pos\nbad;film;neg\n")
+    options = ReadOptions(extra_fields="merge", merge_sep=";", encoding_errors="replace",
+                          csv_reader_params={"delimiter": ";"})  # fmt: skip
+    choice = choose_columns(path, options=options)
+    assert (choice.text_columns, choice.label_columns) == (["text"], ["label"])
+    text, label = Field(), LabelField()
+    read = read_dataset(path, choice, text, label, options)
+    legacy = TabularDataset(path, fields={"text": ("text", Field()), "label": ("label", LabelField())},
+                            extra_fields="merge", merge_sep=";", encoding_errors="replace",
+                            csv_reader_params={"delimiter": ";"})  # fmt: skip
+    assert [vars(e) for e in read] == [vars(e) for e in legacy]
+    assert [e.text for e in read] == [["caf\ufffd", "good"], ["bad;film"]]
+    with pytest.raises(DataError, match="byte 0xe9 is not valid utf-8"):  # the defaults: strict decoding
+        read_dataset(path, choice, Field(), LabelField(), ReadOptions(csv_reader_params={"delimiter": ";"}))

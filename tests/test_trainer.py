@@ -1,5 +1,6 @@
-"""The shared ``Trainer`` on a small real dataset: the first 600 rows of AG News's test file (4 classes), read
-with the column detection of ``textcls.data.columns`` and batched by ``TextBatches``.
+"""The shared ``Trainer`` on a small dataset: the first 600 rows of the generated news corpus in AG News's layout
+(``conftest.write_news_corpus``: header-less ``class,title,description``, 4 classes), read with the column
+detection of ``textcls.data.columns`` and batched by ``TextBatches``.
 
 Covered: learning (loss falls, accuracy beats chance), early stopping, the best checkpoint and ``restore_best``,
 atomic checkpoints readable with ``weights_only=True``, a NaN loss (error, last good checkpoint kept), gradient
@@ -37,10 +38,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def ag(shared_data, tmp_path_factory):
-    """The first 600 AG News rows (header-less ``class,title,description``), split 80/20, with vocabularies."""
+def ag(generated, tmp_path_factory):
+    """The first 600 generated AG-layout rows (header-less ``class,title,description``), split 80/20, with
+    vocabularies."""
     path = tmp_path_factory.mktemp("ag") / "ag600.csv"
-    with gzip.open(shared_data / "ag_news" / "test.csv.gz", "rt", encoding="utf-8") as source:
+    with gzip.open(generated.ag_news, "rt", encoding="utf-8") as source:
         path.write_text("".join(itertools.islice(source, ROWS)), encoding="utf-8")
     choice = choose_columns(path, columns=["label", "title", "description"])
     assert (choice.text_columns, choice.label_columns) == (["title", "description"], ["label"])
@@ -279,7 +281,7 @@ def test_nan_loss_stops_with_error_and_keeps_last_good_checkpoint(ag, tmp_path):
 
 
 def test_exploding_learning_rate_is_a_textcls_error(ag):
-    fit = trainer(ag, make_model(ag, "lstm"), optimizer="sgd", lr=1e30, momentum=0.0, clip_grad_norm=None)
+    fit = trainer(ag, make_model(ag, "lstm"), optimizer="sgd", lr=1e38, momentum=0.0, clip_grad_norm=None)
     with pytest.raises(TextclsError, match=r"the training loss became (nan|inf)"):
         fit.fit(batches(ag, ag.train), valid_batches(ag))
 

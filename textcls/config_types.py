@@ -7,8 +7,9 @@ errors: see :mod:`textcls.conversion`) and write it back with ``to_dict()``.
 
 The ``data`` section of a text run is one flat mapping in YAML: :class:`DataConfig` holds the vocabulary, batching
 and vectors settings, and reads the keys of its two groups :class:`ColumnOptions` (which columns) and
-:class:`ReadOptions` (how the file is parsed) from the same mapping. The CLI's "reading the file" flags are made
-from the ``help`` metadata of those two groups, so a reader option is declared once.
+:class:`~textcls.read_options.ReadOptions` (how the file is parsed; it lives in :mod:`textcls.read_options`, shared
+with the readers of :mod:`textcls.data`, and is re-exported here) from the same mapping. The CLI's "reading the
+file" flags are made from the ``help`` metadata of those two groups, so a reader option is declared once.
 """
 
 from __future__ import annotations
@@ -16,15 +17,34 @@ from __future__ import annotations
 import codecs
 import csv
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from textcls.conversion import INLINE, section_from_dict, section_to_dict
 from textcls.errors import TextclsError
+from textcls.read_options import ReadOptions
+from textcls.read_options import cli_flag as _flag
+
+__all__ = ["ColumnOptions", "DataConfig", "ImageDataConfig", "ImageFiles", "PhasesConfig", "ReadOptions", "Section",
+           "TextFiles"]  # fmt: skip
 
 
-def _flag(default, help: str):
-    """A field with a command-line flag (``--name-with-dashes``) described by ``help``."""
-    return field(default=default, metadata={"help": help})
+def _check_read_options(options: ReadOptions) -> None:
+    """What a config may say about reading a file: a known encoding, ``csv.reader`` parameters that YAML can
+    write (the library's readers also take others, such as ``quoting``)."""
+    try:
+        codecs.lookup(options.encoding)
+    except LookupError:
+        raise TextclsError(f"data.encoding: unknown encoding {options.encoding!r}; use e.g. utf-8, latin-1") from None
+    if options.csv_reader_params:
+        allowed = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace", "strict")
+        unknown = sorted(set(options.csv_reader_params) - set(allowed))
+        if unknown:
+            raise TextclsError(f"unknown data.csv_reader_params key(s): {', '.join(unknown)}; valid: "
+                               f"{', '.join(allowed)}")  # fmt: skip
+        try:
+            csv.reader([], **options.csv_reader_params)
+        except TypeError as exc:
+            raise TextclsError(f"data.csv_reader_params: {exc}") from None
 
 
 def _check(condition: bool, key: str, value, expected: str) -> None:
@@ -50,54 +70,6 @@ class Section:
     def to_dict(self) -> dict:
         """The mapping ``from_dict`` reads back (every key, with its value)."""
         return section_to_dict(self)
-
-
-@dataclass
-class ReadOptions(Section):
-    """How a csv/tsv/json/jsonl file is parsed. ``**asdict(options)`` are keyword arguments of
-    :func:`textcls.data.columns.read_dataset`, :func:`~textcls.data.columns.choose_columns`,
-    :class:`~textcls.data.dataset.TabularDataset` and :func:`~textcls.data.readers.read_table`.
-
-    Args:
-        format: ``csv``, ``tsv``, ``json`` or ``jsonl`` (``None``: by the file's extension).
-        extra_fields: rows with too many fields: ``error``, ``merge`` (the overflow goes back into the text,
-            joined by ``merge_sep``) or ``skip``.
-        merge_sep: separator put back between merged overflow fields.
-        bad_rows: rows missing a field, a text or a label: ``error`` or ``skip``.
-        encoding: the file's text encoding.
-        encoding_errors: undecodable bytes: ``strict`` (an error naming the line), ``replace`` or ``ignore``.
-        csv_reader_params: extra ``csv.reader`` arguments (``delimiter``, ``quotechar``, ``escapechar``,
-            ``doublequote``, ``skipinitialspace``, ``strict``); config or ``--set data.csv_reader_params.KEY=V``.
-    """
-
-    SECTION = "data"
-    format: Literal["csv", "tsv", "json", "jsonl"] | None = _flag(None, "file format (default: by extension)")
-    extra_fields: Literal["error", "merge", "skip"] = _flag(
-        "error", "rows with too many fields: stop, merge the overflow into the text, or skip them"
-    )
-    merge_sep: str = _flag(",", "separator put back when merging overflow fields")
-    bad_rows: Literal["error", "skip"] = _flag("error", "rows missing a field, the text or the label")
-    encoding: str = _flag("utf-8", "file encoding")
-    encoding_errors: Literal["strict", "replace", "ignore"] = _flag(
-        "strict", "undecodable bytes: stop naming the line, replace them with U+FFFD, or drop them"
-    )
-    csv_reader_params: dict[str, Any] | None = None
-
-    def __post_init__(self):
-        try:
-            codecs.lookup(self.encoding)
-        except LookupError:
-            raise TextclsError(f"data.encoding: unknown encoding {self.encoding!r}; use e.g. utf-8, latin-1") from None
-        if self.csv_reader_params:
-            allowed = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace", "strict")
-            unknown = sorted(set(self.csv_reader_params) - set(allowed))
-            if unknown:
-                raise TextclsError(f"unknown data.csv_reader_params key(s): {', '.join(unknown)}; valid: "
-                                   f"{', '.join(allowed)}")  # fmt: skip
-            try:
-                csv.reader([], **self.csv_reader_params)
-            except TypeError as exc:
-                raise TextclsError(f"data.csv_reader_params: {exc}") from None
 
 
 @dataclass
@@ -128,7 +100,8 @@ class DataConfig(Section):
         lower: lower-case the tokens.
         min_freq: drop rarer tokens from the vocabulary.
         max_size: keep at most this many tokens in the vocabulary (``None``: all).
-        max_length: cut texts to this many tokens (``None``: no limit).
+        max_length: cut texts to this many tokens (``None``: no limit): the text field's own cut
+            (:meth:`~textcls.data.Field.ids_batch`), never padded to.
         batch_size: training batch size (evaluation uses at least 256).
         max_tokens: token budget per training batch (padded cells), instead of / on top of ``batch_size``.
         valid_split: share of the training file kept for validation when there is no validation file (0: none).
@@ -173,6 +146,7 @@ class DataConfig(Section):
             value = getattr(self, key)
             _check(value is None or value >= 1, f"data.{key}", value, "at least 1 or null")
         _check(0 <= self.valid_split < 1, "data.valid_split", self.valid_split, "at least 0 and below 1")
+        _check_read_options(self.read_options)
 
 
 @dataclass

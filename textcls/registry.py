@@ -111,7 +111,7 @@ class Registry:
         except TypeError as exc:  # bind's own message: "missing a required argument: 'x'"
             raise TextclsError(f"{self.kind} {name!r}: {exc}") from None
         return {
-            option: convert(value, parameters[option].annotation, f"{self.kind} {name!r} option {option}")
+            option: convert(value, parameters[option].annotation, f"model_options.{option}")
             if option in parameters
             else value
             for option, value in bound.arguments.items()

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from textcls._util import atomic_write_text
 from textcls.errors import ArgumentAssertionError, TextclsError
 
 VOCAB_FORMAT = "textcls.vocab/1"
@@ -254,11 +255,12 @@ class Vocab:
         return vocab
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the vocabulary as JSON (atomically)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        """Write the vocabulary as JSON (atomically).
+
+        Args:
+            path: the JSON file to write.
+        """
+        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:

@@ -9,6 +9,7 @@ import logging
 
 import pytest
 import torch
+from generated import BOOK_DAMAGED_LINE
 
 from textcls.data import Example, Field, Iterator, LabelField, RawField, TabularDataset
 from textcls.errors import ArgumentError, DataError
@@ -132,22 +133,41 @@ def test_short_list_with_a_dict_of_the_same_file_agrees(tmp_path):
     assert [ex.content for ex in by_position] == [ex.content for ex in by_name]
 
 
-def test_real_book_test_file_with_the_books_short_fields(shared_data):
-    path = shared_data / "ag_news" / "packt_newsclassification" / "test.csv.gz"
+def _check_the_books_short_fields(path, first_id, count, damaged_line):
+    """The book's short ``test_datafields`` (id and content only) read a book-style file as the full list does.
+
+    Args:
+        path: the book-style file (``id,content,Business,SciTech,Sports,World`` and padding).
+        first_id: its first id.
+        count: its number of rows.
+        damaged_line: its first line whose content has unquoted commas.
+    """
     label = Field(sequential=False, use_vocab=False)
     full = [("id", RawField()), ("content", _split_text())] + [(name, label) for name in TOPICS]
     test_datafields = [("id", RawField()), ("content", _split_text())]
     read = {"format": "csv", "skip_header": True, "extra_fields": "merge", "merge_sep": ";"}
     whole = TabularDataset(path, fields=full, **read)
     short = TabularDataset(path, fields=test_datafields, **read)
-    assert len(short) == len(whole) == 1600
-    assert [ex.id for ex in short] == [str(i) for i in range(6000, 7600)]
+    assert len(short) == len(whole) == count
+    assert [ex.id for ex in short] == [str(i) for i in range(first_id, first_id + count)]
     assert [ex.content for ex in short] == [ex.content for ex in whole]
     # not one text ends with the one-hot flags of its row (the corruption a short list used to cause)
     assert not any(ex.content[-1].endswith((",0", ",1")) for ex in short)
     with pytest.raises(DataError) as info:
         TabularDataset(path, fields=test_datafields, format="csv", skip_header=True)
-    assert info.value.line == 6 and "the file has 6 columns" in str(info.value)
+    assert info.value.line == damaged_line and "the file has 6 columns" in str(info.value)
+
+
+def test_generated_book_file_with_the_books_short_fields(generated):
+    """The generated twin of the next test: its train.csv has damaged rows (its test.csv has none)."""
+    path = generated.book / "train.csv.gz"
+    count = len(gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()) - 1  # the header
+    _check_the_books_short_fields(path, 0, count, BOOK_DAMAGED_LINE)
+
+
+def test_real_book_test_file_with_the_books_short_fields(shared_data):
+    path = shared_data / "ag_news" / "packt_newsclassification" / "test.csv.gz"
+    _check_the_books_short_fields(path, 6000, 1600, 6)
 
 
 # --------------------------------------------------------------------------------------- header-less files

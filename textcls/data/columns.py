@@ -13,13 +13,14 @@ Rules, in order (each overridable from the CLI):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
+from textcls._util import is_number
 from textcls.data.dataset import TabularDataset
 from textcls.data.fields import Field
 from textcls.data.readers import read_table
 from textcls.errors import DataError
-from textcls.numbers import is_number
+from textcls.read_options import ReadOptions
 
 TEXT_NAMES = ("text", "content", "title", "description", "body", "sentence", "review", "document", "message", "post")
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "topic", "sentiment", "y", "class_index", "tag")
@@ -62,9 +63,8 @@ def choose_columns(
     label_col: str | None = None,
     columns: list[str] | None = None,
     no_header: bool = False,
-    format: str | None = None,
     multilabel: bool = False,
-    **read_options,
+    options: ReadOptions | None = None,
 ) -> ColumnChoice:
     """Decide the text and label columns of a csv/tsv file (see the module docstring for the rules).
 
@@ -74,12 +74,12 @@ def choose_columns(
         label_col: the label column name, or ``None`` to detect.
         columns: names for a header-less file's columns (implies no header).
         no_header: the file has no header; columns are named ``col1, col2, ...`` unless ``columns`` is given.
-        format: file format (``None``: by extension).
         multilabel: several labels per text (one-hot rows may then have no 1 at all).
-        **read_options: passed to :func:`textcls.data.readers.read_table` (``extra_fields``, ``encoding``...).
+        options: how to parse the file (``None``: defaults); its ``extra_fields`` and ``bad_rows`` are not used
+            (a sample of the rows is looked at, bad ones skipped).
     """
-    options = {**read_options, "extra_fields": "skip", "bad_rows": "skip", "report": False}
-    raw = read_table(path, format, has_header=False, **options)
+    options = replace(options or ReadOptions(), extra_fields="skip", bad_rows="skip")
+    raw = read_table(path, options, has_header=False, report=False)
     if raw.format in ("json", "jsonl"):
         keys = list(dict.fromkeys(k for row in raw.rows[:SAMPLE_ROWS] for k in row.values))
         rows = [[str(row.values.get(k, "")) for k in keys] for row in raw.rows[:SAMPLE_ROWS]]
@@ -152,7 +152,7 @@ def _one_hot_columns(values: dict[str, list[str]], exclude, multilabel: bool = F
     return []
 
 
-def read_dataset(path, choice: ColumnChoice, text_field: Field, label_field: Field, format=None, **read_options):
+def read_dataset(path, choice: ColumnChoice, text_field: Field, label_field: Field, options: ReadOptions | None = None):
     """Read ``path`` into a :class:`TabularDataset` with attributes ``text`` and ``label`` as ``choice`` says.
 
     Args:
@@ -160,17 +160,15 @@ def read_dataset(path, choice: ColumnChoice, text_field: Field, label_field: Fie
         choice: the columns, from :func:`choose_columns` (any file with the same layout).
         text_field: field for the (joined) text columns.
         label_field: field for the label (a one-hot group becomes one label, or a list for multi-label fields).
-        format: file format (``None``: by extension).
-        **read_options: ``extra_fields``, ``merge_sep``, ``bad_rows``, ``encoding``, ``encoding_errors``.
+        options: how to parse the file (``None``: defaults).
     """
     text_key = tuple(choice.text_columns) if len(choice.text_columns) > 1 else choice.text_columns[0]
     label_key = tuple(choice.label_columns) if choice.one_hot else choice.label_columns[0]
     fields = {text_key: ("text", text_field), label_key: ("label", label_field)}
     return TabularDataset(
         path,
-        format=format,
         fields=fields,
         skip_header=choice.has_header,
         column_names=None if choice.has_header else choice.column_names,
-        **read_options,
+        **asdict(options or ReadOptions()),
     )

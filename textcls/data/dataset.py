@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import gc
 import logging
 import os
 import random
@@ -14,10 +12,12 @@ from pathlib import Path
 
 import torch.utils.data
 
+from textcls._util import paused_gc
 from textcls.data.example import Example, json_value
 from textcls.data.fields import ColumnGroup, Concat, Field, OneHot, RawField
 from textcls.data.readers import read_table
 from textcls.errors import ArgumentAssertionError, ArgumentError, DataError, TextclsError
+from textcls.read_options import ReadOptions
 
 log = logging.getLogger("textcls")
 
@@ -303,6 +303,10 @@ class TabularDataset(Dataset):
         encoding: file encoding (``"utf-8"``).
         encoding_errors: ``"strict"`` or ``"replace"``.
         filter_pred: keep only examples for which it is true.
+
+    The reading arguments (``format``, ``csv_reader_params``, ``extra_fields``, ``merge_sep``, ``bad_rows``,
+    ``encoding``, ``encoding_errors``) are the legacy keyword form of one :class:`~textcls.read_options.ReadOptions`,
+    which is built from them and passed to :func:`~textcls.data.readers.read_table`.
     """
 
     def __init__(
@@ -335,18 +339,16 @@ class TabularDataset(Dataset):
             width = len(column_names)
             if isinstance(merge_column, str):
                 merge_column = column_names.index(merge_column) if merge_column in column_names else None
+        options = ReadOptions(
+            format=format, extra_fields=extra_fields, merge_sep=merge_sep, bad_rows=bad_rows, encoding=encoding,
+            encoding_errors=encoding_errors, csv_reader_params=csv_reader_params,
+        )  # fmt: skip
         table = read_table(
             self.path,
-            format,
+            options,
             has_header=skip_header or (by_name and column_names is None),
             width=width,
             merge_column=merge_column,
-            extra_fields=extra_fields,
-            merge_sep=merge_sep,
-            bad_rows=bad_rows,
-            encoding=encoding,
-            encoding_errors=encoding_errors,
-            csv_reader_params=csv_reader_params,
             used_columns=None if by_name else _list_width(fields),
         )
         if table.format in ("json", "jsonl") and not by_name:
@@ -392,19 +394,6 @@ class TabularDataset(Dataset):
         if not examples:
             raise DataError("no usable rows", table.path)
         return examples
-
-
-@contextlib.contextmanager
-def paused_gc():
-    """Pause the cyclic garbage collector while building many small objects (halves load time; the objects
-    hold no cycles, so nothing is left for it to find)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _raw_value(values, column: _Column):

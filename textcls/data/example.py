@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from textcls.data.trees import Tree, parse_tree
 from textcls.errors import DataError
 
 
@@ -87,7 +88,7 @@ class Example:
         """Build example(s) from a bracketed parse tree such as ``(3 (2 It) (4 (4 works) (2 .)))`` (SST).
 
         Args:
-            data: the tree, as a string.
+            data: the tree, as a string (or a parsed :class:`~textcls.data.trees.Tree`).
             fields: two ``(name, field)`` entries: the text (the leaves joined by spaces), then the label.
             subtrees: return one example per subtree (the whole tree first) instead of one for the tree.
 
@@ -97,9 +98,10 @@ class Example:
         Raises:
             ValueError: the text is not one well-formed bracketed tree.
         """
-        from textcls.datasets.trees import example_from_tree  # a lazy import: that module imports this one
-
-        return example_from_tree(data, fields, subtrees=subtrees, example_class=cls)
+        tree = data if isinstance(data, Tree) else parse_tree(data)
+        if subtrees:
+            return [cls.fromlist([" ".join(t.leaves()), t.label], fields) for t in tree.subtrees()]
+        return cls.fromlist([" ".join(tree.leaves()), tree.label], fields)
 
     def __repr__(self):
         return f"Example({vars(self)!r})"

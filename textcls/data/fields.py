@@ -19,6 +19,7 @@ from itertools import chain
 import numpy as np
 import torch
 
+from textcls._util import paused_gc
 from textcls.errors import ArgumentError, TextclsError
 from textcls.tokenizers import Tokenizer, get_tokenizer
 from textcls.vocab import Vocab
@@ -192,9 +193,17 @@ _FIELD_CLASSES: dict[str, type] = {}
 
 
 def _field_class(name: str) -> type | None:
-    if name not in _FIELD_CLASSES:
-        import textcls.data.nested  # noqa: F401  (NestedField registers itself when its module is imported)
+    # NestedField is there too: importing this module runs textcls/data/__init__.py, which imports textcls.data.nested
     return _FIELD_CLASSES.get(name)
+
+
+def _cut(x, max_len: int | None, truncate_first: bool) -> list:
+    """``x`` cut to ``max_len`` items (from the start when ``truncate_first``); ``None``: all of it."""
+    if max_len is None:
+        return list(x)
+    if max_len <= 0:
+        return []
+    return list(x[-max_len:] if truncate_first else x[:max_len])
 
 
 def _pad_rows(rows, max_len: int, head: list, tail: list, pad, pad_first: bool, truncate_first: bool):
@@ -204,12 +213,17 @@ def _pad_rows(rows, max_len: int, head: list, tail: list, pad, pad_first: bool, 
     """
     padded, lengths = [], []
     for x in rows:
-        body = list(x[-max_len:] if truncate_first else x[:max_len]) if max_len > 0 else []
         padding = [pad] * max(0, max_len - len(x))
-        sequence = head + body + tail
+        sequence = head + _cut(x, max_len, truncate_first) + tail
         padded.append(padding + sequence if pad_first else sequence + padding)
         lengths.append(len(sequence))
     return padded, lengths
+
+
+def _is_dataset(value) -> bool:
+    """Whether ``value`` is a dataset (it has ``fields`` and a ``column`` method), told without importing
+    :mod:`textcls.data.dataset`, which imports this module."""
+    return isinstance(getattr(value, "fields", None), dict) and callable(getattr(value, "column", None))
 
 
 class Field(RawField):
@@ -354,40 +368,88 @@ class Field(RawField):
         )
 
     def _pad_and_numericalize(self, batch, device=None):
-        """``numericalize(pad(batch))`` in one pass: ids go straight into a numpy array pre-filled with the pad id,
-        so pad cells are never looked up and no nested Python list is converted (tests check equality)."""
+        """``numericalize(pad(batch))`` in one pass: :meth:`ids_batch` then :meth:`pad_ids` (tests check equality)."""
+        var, lengths = self.pad_ids(self.ids_batch(batch), device=device)
+        return (var, lengths) if self.include_lengths else var
+
+    # --- the one numericalization path (Field.process, the iterators, the trainer's TextBatches, Predictor) ----
+    def _body_limit(self, max_length: int | None = None) -> int | None:
+        """How many tokens of a text are kept before ``init_token``/``eos_token`` are added: ``fix_length`` minus
+        those tokens, and at most ``max_length`` (``None``: no limit)."""
+        limits = [limit for limit in (max_length, self._fixed_body()) if limit is not None]
+        return min(limits) if limits else None
+
+    def _fixed_body(self) -> int | None:
+        if self.fix_length is None:
+            return None
+        return self.fix_length + (self.init_token, self.eos_token).count(None) - 2
+
+    def ids_batch(self, batch, max_length: int | None = None) -> list[list[int]]:
+        """The ids of each preprocessed text of ``batch``: cut (``fix_length``, ``truncate_first``, and
+        ``max_length``), wrapped in ``init_token``/``eos_token``, looked up in the vocabulary (unknown tokens
+        become ``unk_token``'s id; with ``unk_token=None`` an unknown token is an error).
+
+        Args:
+            batch: token lists (what :meth:`preprocess` returns).
+            max_length: also keep at most this many tokens of each text, init/eos not counted; unlike
+                ``fix_length`` it never pads (the trainer's ``data.max_length``). ``None``: no extra cut.
+
+        Raises:
+            TextclsError: when the field has no vocabulary, or a token is unknown and there is no ``unk_token``.
+        """
         if not hasattr(self, "vocab"):
             raise TextclsError("the field has no vocabulary yet; call field.build_vocab(train_data) first")
         lookup = self.vocab.stoi.__getitem__  # keeps the <unk> fallback of the vocabulary's stoi
         head = [] if self.init_token is None else [self.init_token]
         tail = [] if self.eos_token is None else [self.eos_token]
-        extra = len(head) + len(tail)
-        max_len = max(map(len, batch)) if self.fix_length is None else self.fix_length - extra
-        width = max(max_len, 0) + extra
-        out = np.full((len(batch), width), lookup(self.pad_token), dtype=np.int64)
-        lengths = []
+        limit, truncate_first = self._body_limit(max_length), self.truncate_first
         try:
-            for row, x in zip(out, batch):
-                body = (x[-max_len:] if self.truncate_first else x[:max_len]) if max_len > 0 else []
-                ids = list(map(lookup, head + list(body) + tail)) if extra else list(map(lookup, body))
-                if ids:
-                    if self.pad_first:
-                        row[width - len(ids) :] = ids
-                    else:
-                        row[: len(ids)] = ids
-                lengths.append(len(ids))
+            if not head and not tail and limit is None:
+                return [list(map(lookup, x)) for x in batch]
+            return [list(map(lookup, head + _cut(x, limit, truncate_first) + tail)) for x in batch]
         except KeyError as exc:
             raise TextclsError(
                 f"value {exc.args[0]!r} is not in the vocabulary (it never occurred when the vocabulary "
                 "was built, and this field has no unk_token)"
             ) from None
+
+    def ids(self, tokens, max_length: int | None = None) -> list[int]:
+        """The ids of one preprocessed text (see :meth:`ids_batch`).
+
+        Args:
+            tokens: the text's tokens.
+            max_length: keep at most this many tokens, init/eos not counted (``None``: no extra cut).
+        """
+        return self.ids_batch([tokens], max_length)[0]
+
+    def pad_ids(self, rows, device=None, batch_first: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pad id lists (from :meth:`ids_batch`) into one tensor: to ``fix_length`` (or the longest row), with the
+        pad token's id, on the left when ``pad_first``.
+
+        Args:
+            rows: id lists, already cut and wrapped in init/eos.
+            device: target device (``None``: CPU).
+            batch_first: ``[batch, time]`` (``True``) or ``[time, batch]``; ``None``: the field's ``batch_first``.
+
+        Returns:
+            ``(ids, lengths)``: the tensor in the field's dtype and the lengths (init/eos counted, not padding).
+        """
+        rows = list(rows)
+        lengths = [len(row) for row in rows]
+        width = max(lengths, default=0) if self.fix_length is None else max(self.fix_length, *lengths, 0)
+        out = np.full((len(rows), width), self.vocab.stoi[self.pad_token], dtype=np.int64)
+        for line, ids, length in zip(out, rows, lengths):
+            if length:
+                if self.pad_first:
+                    line[width - length :] = ids
+                else:
+                    line[:length] = ids
         var = torch.from_numpy(out).to(self.dtype)
-        var = (var if self.batch_first else var.t()).contiguous()
+        batch_first = self.batch_first if batch_first is None else batch_first
+        var = (var if batch_first else var.t()).contiguous()
         if device is not None:
             var = var.to(device)
-        if self.include_lengths:
-            return var, torch.tensor(lengths, dtype=self.dtype, device=device)
-        return var
+        return var, torch.tensor(lengths, dtype=self.dtype, device=device)
 
     def pad(self, minibatch):
         """Pad token lists to the longest (or ``fix_length``), adding init/eos tokens.
@@ -402,10 +464,7 @@ class Field(RawField):
         minibatch = list(minibatch)
         if not self.sequential:
             return minibatch
-        if self.fix_length is None:
-            max_len = max(len(x) for x in minibatch)
-        else:
-            max_len = self.fix_length + (self.init_token, self.eos_token).count(None) - 2
+        max_len = max(len(x) for x in minibatch) if self.fix_length is None else self._fixed_body()
         head = [] if self.init_token is None else [self.init_token]
         tail = [] if self.eos_token is None else [self.eos_token]
         padded, lengths = _pad_rows(minibatch, max_len, head, tail, self.pad_token, self.pad_first, self.truncate_first)
@@ -482,8 +541,6 @@ class Field(RawField):
         Returns:
             The new vocabulary (also set as ``self.vocab``).
         """
-        from textcls.data.dataset import paused_gc
-
         counter = Counter()
         with paused_gc():
             for data in self._vocab_sources(args):
@@ -504,11 +561,9 @@ class Field(RawField):
 
     def _vocab_sources(self, args) -> list:
         """The columns of ``args`` to count: every column of a Dataset read by this field, or the iterable."""
-        from textcls.data.dataset import Dataset
-
         sources = []
         for arg in args:
-            if isinstance(arg, Dataset):
+            if _is_dataset(arg):
                 sources += [arg.column(name) for name, field in arg.fields.items() if field is self]
             else:
                 sources.append(arg)

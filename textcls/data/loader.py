@@ -1,21 +1,27 @@
 """``TextBatches``: what the trainer iterates for text — examples numericalized once, bucketed every epoch.
 
-Legacy iterators numericalize each batch again every epoch; here each example's ids are computed once into a
-tensor and a batch only pads them (``pad_sequence``), which keeps the data side out of the training profile.
+Legacy iterators numericalize each batch again every epoch; here each example's ids are computed once and a batch
+only pads them, which keeps the data side out of the training profile. Both steps are the text field's own
+(:meth:`~textcls.data.Field.ids_batch`, :meth:`~textcls.data.Field.pad_ids`), the path ``Field.process`` takes, so
+the trainer sees ``init_token``, ``eos_token``, ``fix_length``, ``truncate_first``, ``pad_first`` and ``unk_token``
+exactly as an iterator's batch has them.
 """
 
 from __future__ import annotations
 
-import torch
-from torch.nn.utils.rnn import pad_sequence
+import numpy as np
 
+from textcls._util import paused_gc
 from textcls.data.batching import BucketBatchSampler
-from textcls.data.dataset import paused_gc
 from textcls.training.step import Step
 
 
 class TextBatches:
     """Batches of ``((tokens [B, T], lengths [B]), targets)`` for the trainer.
+
+    The tokens are what ``text_field.process`` makes of the same texts (ids, cut, init/eos, padding), always
+    batch-first and with lengths, as the text-model contract wants, whatever the field's ``batch_first`` and
+    ``include_lengths`` say.
 
     Args:
         dataset: a dataset with a text attribute and (optionally) a label attribute.
@@ -25,7 +31,9 @@ class TextBatches:
         max_tokens: cap on padded tokens per batch (token budget), optional.
         order: ``"bucket"`` (training), ``"sorted"`` (evaluation), ``"shuffled"``, ``"sequential"``.
         seed: base seed; epoch ``e`` uses ``seed + e`` (so a resumed run sees the same batches).
-        max_length: cut texts to this many tokens (``None``: keep all).
+        max_length: keep at most this many tokens of each text (``None``: keep all): the field's own cut
+            (from the start with ``truncate_first``; ``init_token``/``eos_token`` not counted), applied on top of
+            its ``fix_length``, but it never pads to that length.
         num_replicas, rank: shard the batches across processes (DDP).
         text_attr, label_attr: attribute names on the examples.
     """
@@ -45,23 +53,14 @@ class TextBatches:
         text_attr: str = "text",
         label_attr: str = "label",
     ):
-        vocab = text_field.vocab
-        pad = vocab.stoi[text_field.pad_token]
-        stoi = vocab.stoi
-        head = [] if text_field.init_token is None else [stoi[text_field.init_token]]
-        tail = [] if text_field.eos_token is None else [stoi[text_field.eos_token]]
+        self.field = text_field
         with paused_gc():
-            self.ids = []
-            for example in dataset:
-                tokens = getattr(example, text_attr)
-                if max_length is not None:
-                    tokens = tokens[:max_length]
-                self.ids.append(torch.tensor(head + [stoi[t] for t in tokens] + tail, dtype=torch.long))
+            texts = [getattr(example, text_attr) for example in dataset]
+            self.ids = [np.asarray(ids, dtype=np.int64) for ids in text_field.ids_batch(texts, max_length)]
         self.lengths = [len(ids) for ids in self.ids]
         self.targets = None
         if label_field is not None:
             self.targets = label_field.process([getattr(example, label_attr) for example in dataset])
-        self.pad_index = pad
         self.sampler = BucketBatchSampler(
             self.lengths, batch_size, max_tokens=max_tokens, order=order, seed=seed,
             num_replicas=num_replicas, rank=rank,
@@ -80,7 +79,6 @@ class TextBatches:
 
     def __iter__(self):
         for indices in self.sampler:
-            tokens = pad_sequence([self.ids[i] for i in indices], batch_first=True, padding_value=self.pad_index)
-            lengths = torch.tensor([self.lengths[i] for i in indices], dtype=torch.long)
+            tokens, lengths = self.field.pad_ids([self.ids[i] for i in indices], batch_first=True)
             targets = self.targets[indices] if self.targets is not None else None
             yield Step((tokens, lengths), targets, int(lengths.sum()), indices)

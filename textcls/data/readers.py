@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textcls.errors import ArgumentError, DataError
+from textcls.read_options import ReadOptions
 
 log = logging.getLogger("textcls")
 
@@ -111,16 +112,10 @@ class Table:
 
 def read_table(
     path,
-    format: str | None = None,
+    options: ReadOptions | None = None,
     has_header: bool = False,
     width: int | None = None,
     merge_column: int | str | None = None,
-    extra_fields: str = "error",
-    merge_sep: str = ",",
-    bad_rows: str = "error",
-    encoding: str = "utf-8",
-    encoding_errors: str = "strict",
-    csv_reader_params: dict | None = None,
     report: bool = True,
     used_columns: int | None = None,
 ) -> Table:
@@ -128,26 +123,25 @@ def read_table(
 
     Args:
         path: the file.
-        format: ``csv``, ``tsv``, ``json`` or ``jsonl``; ``None`` picks by extension.
+        options: how to parse it (:class:`~textcls.read_options.ReadOptions`: the format, ``None`` picking it by
+            extension; ``extra_fields``: rows with more fields than the file's width, ``"error"``, ``"merge"``
+            (joined back with ``merge_sep``) or ``"skip"``; ``bad_rows``: rows with too few fields, ``"error"``
+            or ``"skip"``; ``encoding``, ``encoding_errors``; ``csv_reader_params``: extra ``csv.reader``
+            arguments such as ``quoting=csv.QUOTE_NONE``, overriding the format's defaults). ``None``: defaults.
         has_header: the first csv/tsv row is a header.
         width: the file's number of columns, when the caller knows it (``None``: the header's width after
             dropping empty padding columns, else the rows' most common length, or the first row's if wider when
             ``used_columns`` is not given; never less than ``used_columns``).
         merge_column: index or header name of the text column that absorbs overflow fields with
             ``extra_fields="merge"``.
-        extra_fields: rows with more fields than the file's width: ``"error"``, ``"merge"`` or ``"skip"``.
-        merge_sep: separator used to join overflow fields back together when merging.
-        bad_rows: rows with too few fields: ``"error"`` or ``"skip"``.
-        encoding: text encoding.
-        encoding_errors: ``"strict"`` (error naming the line) or ``"replace"``.
-        csv_reader_params: extra keyword arguments for ``csv.reader`` (``delimiter``, ``quotechar``,
-            ``quoting=csv.QUOTE_NONE``, ...); they override the format's defaults.
         report: log the recoveries made (a warning per kind, with its count).
         used_columns: how many leading columns the caller reads by position (a positional field list). Without
             a header and without ``width``, when the rows are wider, rows need only this many fields and longer
             rows are read by their first columns (legacy torchtext), unless ``extra_fields`` is ``"merge"`` or
             ``"skip"``: then rows longer than the file's width are merged or skipped.
     """
+    options = ReadOptions() if options is None else options
+    extra_fields, bad_rows = options.extra_fields, options.bad_rows
     if extra_fields not in EXTRA_FIELD_POLICIES:
         raise DataError(f"extra_fields must be one of {EXTRA_FIELD_POLICIES}, not {extra_fields!r}")
     if bad_rows not in BAD_ROW_POLICIES:
@@ -157,12 +151,12 @@ def read_table(
         raise DataError("file not found; check the path", path)
     if path.is_dir():
         raise DataError("is a directory, expected a data file", path)
-    fmt = detect_format(path, format)
-    text = read_text(path, encoding, encoding_errors)
+    fmt = detect_format(path, options.format)
+    text = read_text(path, options.encoding, options.encoding_errors)
     if fmt in ("json", "jsonl"):
         return Table(path, fmt, None, list(_json_rows(path, text)))
 
-    params = {"delimiter": "\t" if fmt == "tsv" else ",", **(csv_reader_params or {})}
+    params = {"delimiter": "\t" if fmt == "tsv" else ",", **(options.csv_reader_params or {})}
     with _unlimited_field_size():
         records = _csv_records(path, text, params)
         header = None
@@ -179,7 +173,7 @@ def read_table(
     if isinstance(merge_column, str):
         header = [name.strip() for name in table.header or []]
         merge_column = header.index(merge_column.strip()) if merge_column.strip() in header else None
-    _fit_rows(table, raw_rows, shape, merge_column, extra_fields, merge_sep, bad_rows)
+    _fit_rows(table, raw_rows, shape, merge_column, extra_fields, options.merge_sep, bad_rows)
     if not table.rows:
         raise DataError("no usable rows left after skipping bad rows", path)
     if report and table.notes:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from textcls._util import atomic_write, atomic_write_text
+
 CACHE_FORMAT = "textcls.vectors/1"
 _SAMPLE = 1 << 20
 
@@ -70,12 +72,22 @@ def save_cached(cache_dir: Path, source: str, file: Path, words: list[str], matr
 
 
 def save_arrays(matrix_path: Path, meta_path: Path, words: list[str], matrix: np.ndarray, **meta) -> None:
-    """Write ``matrix`` as ``.npy`` and ``words`` + ``meta`` as JSON, each through a temporary file."""
-    tmp_matrix = matrix_path.with_name(matrix_path.name + ".tmp")
-    with open(tmp_matrix, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-    tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
+    """Write ``matrix`` as ``.npy`` and ``words`` + ``meta`` as JSON, each atomically (matrix first)."""
+    save_npy(matrix_path, np.ascontiguousarray(matrix, dtype=np.float32))
     payload = {"format": CACHE_FORMAT, "dim": int(matrix.shape[1]), **meta, "words": list(words)}
-    tmp_meta.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp_matrix, matrix_path)
-    os.replace(tmp_meta, meta_path)
+    atomic_write_text(meta_path, json.dumps(payload, ensure_ascii=False))
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to the ``.npy`` file ``path`` atomically, without pickle.
+
+    Args:
+        path: the file (written under exactly this name: ``np.save`` is given a handle, so adds no ``.npy``).
+        array: the array to store.
+    """
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+
+    atomic_write(path, write)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from textcls._util import is_number
 from textcls.errors import DataError
-from textcls.numbers import is_number
 
 log = logging.getLogger("textcls")
 

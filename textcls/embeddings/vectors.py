@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from textcls._util import atomic_write
 from textcls.embeddings import cache as vcache
 from textcls.embeddings.formats import (
     detect_vectors_format,
@@ -126,19 +127,19 @@ def _member_path(archive: Path, file_name: str) -> str:
             raise DataError(f"the archive has no {file_name} (members: {', '.join(names[:8])})", archive)
         return f"{archive}:{member}"
     target = archive.parent / file_name
-    tmp = target.with_name(target.name + ".part")
     with tarfile.open(archive, "r:*") as handle:
         member = next((m for m in handle if m.isfile() and Path(m.name).name == file_name), None)  # streams
         if member is None:
             raise DataError(f"the archive has no {file_name}", archive)
-        try:
-            with handle.extractfile(member) as data, open(tmp, "wb") as out:
-                shutil.copyfileobj(data, out, length=1 << 20)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    os.replace(tmp, target)
+        with handle.extractfile(member) as data:
+            atomic_write(target, lambda tmp: _copy_into(data, tmp), suffix=".part")
     return str(target)
+
+
+def _copy_into(source, path: Path) -> None:
+    """Copy the open binary stream ``source`` into the file ``path``, 1 MiB at a time."""
+    with open(path, "wb") as out:
+        shutil.copyfileobj(source, out, length=1 << 20)
 
 
 def _source_for(name: str, url: str | None) -> VectorsSource:
@@ -202,21 +203,17 @@ def resolve_vectors_path(
 
 def _download(url: str, target: Path) -> Path | None:
     """Fetch ``url`` into ``target``; ``None`` when that fails (offline, no such address, a bad url)."""
-    tmp = target.with_name(target.name + ".part")
     log.info("trying the download: %s", url)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with urllib.request.urlopen(url, timeout=15) as response, open(tmp, "wb") as out:
-            shutil.copyfileobj(response, out, length=1 << 20)
+
+    def fetch(tmp: Path) -> None:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            _copy_into(response, tmp)
+
+    try:  # atomic_write never leaves half a file (legacy removed it on KeyboardInterrupt)
+        return atomic_write(target, fetch, suffix=".part")
     except (OSError, ValueError) as exc:  # URLError is an OSError; ValueError: not a url
         log.debug("download of %s failed: %s", url, exc)
-        tmp.unlink(missing_ok=True)
         return None
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # never leave half a file (legacy removed it on KeyboardInterrupt)
-        raise
-    os.replace(tmp, target)
-    return target
 
 
 class SubwordTable:
@@ -374,11 +371,7 @@ class Vectors:
         prefix.parent.mkdir(parents=True, exist_ok=True)
         meta = {"origin": self.source}
         if self.subwords is not None:
-            ngrams_path = prefix.with_name(prefix.name + ".ngrams.npy")
-            tmp = ngrams_path.with_name(ngrams_path.name + ".tmp")
-            with open(tmp, "wb") as handle:
-                np.save(handle, self.subwords.ngrams, allow_pickle=False)
-            os.replace(tmp, ngrams_path)
+            vcache.save_npy(prefix.with_name(prefix.name + ".ngrams.npy"), self.subwords.ngrams)
             meta["subwords"] = {"min_n": self.subwords.min_n, "max_n": self.subwords.max_n}
         matrix_path = prefix.with_name(prefix.name + ".npy")
         meta_path = prefix.with_name(prefix.name + ".json")

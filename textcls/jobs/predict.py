@@ -29,24 +29,35 @@ class Predictor:
         self.model = self.run.load_model(self.config, self.text_field, self.task)
         self.trainer = Trainer.for_inference(self.model, self.task, device)
 
-    def predict(self, texts: list[str], top_k: int = 3, batch_size: int = 256) -> list[list[tuple[str, float]]]:
-        """For each text, its ``top_k`` labels with probabilities, most likely first (multi-label: every label
-        at or above the threshold, at least the most likely one)."""
-        texts = list(texts)
-        if not texts:
-            return []
+    def batches(self, texts: list[str], batch_size: int = 256) -> TextBatches:
+        """The model's input for ``texts``: tokenized by the run's text field and numericalized as in training
+        (an empty text becomes one unknown token).
+
+        Args:
+            texts: raw texts.
+            batch_size: texts per batch.
+        """
         field = self.text_field
         examples = []
         for text in texts:
             example = Example()
             example.text = field.preprocess(text) or [field.unk_token or field.pad_token]
             examples.append(example)
-        dataset = Dataset(examples, {"text": field})
-        batches = TextBatches(
-            dataset, field, None, batch_size=batch_size, order="sorted",
-            max_length=self.config["data"].get("max_length"),
-        )  # fmt: skip
-        outputs = self.trainer.evaluate(batches, keep_outputs=True)
+        return _batches(self.config, Dataset(examples, {"text": field}), field, None, batch_size)
+
+    def predict(self, texts: list[str], top_k: int = 3, batch_size: int = 256) -> list[list[tuple[str, float]]]:
+        """For each text, its ``top_k`` labels with probabilities, most likely first (multi-label: every label
+        at or above the threshold, at least the most likely one).
+
+        Args:
+            texts: raw texts.
+            top_k: labels per text (single-label tasks).
+            batch_size: texts per batch.
+        """
+        texts = list(texts)
+        if not texts:
+            return []
+        outputs = self.trainer.evaluate(self.batches(texts, batch_size), keep_outputs=True)
         probabilities = torch.empty_like(outputs["probabilities"])
         probabilities[torch.tensor(outputs["indices"])] = outputs["probabilities"]
         labels = self.task.labels
@@ -81,17 +92,21 @@ def evaluate_file(run_dir, path: str, device: str = "cpu", batch_size: int = 256
                     f"(its labels: {', '.join(map(str, task.labels))})"
                 )
     trainer = Trainer.for_inference(model, task, device)
-    batches = TextBatches(
-        data.train, text_field, label_field, batch_size=batch_size, order="sorted",
-        max_length=config["data"].get("max_length"),
-    )  # fmt: skip
-    result = trainer.evaluate(batches)
+    result = trainer.evaluate(_batches(config, data.train, text_field, label_field, batch_size))
     result["examples"] = len(data.train)
     stem = _stem(path)
     run.write_json(f"evaluation-{stem}.json", result)
     if "confusion" in result:
         plot_confusion(result["confusion"], task.labels, run.file(f"confusion-{stem}.png"), title=f"{stem}")
     return result
+
+
+def _batches(config: dict, dataset, text_field, label_field, batch_size: int) -> TextBatches:
+    """Evaluation batches (sorted by length) of ``dataset``, cut to the run's ``data.max_length`` as in training."""
+    return TextBatches(
+        dataset, text_field, label_field, batch_size=batch_size, order="sorted",
+        max_length=config["data"].get("max_length"),
+    )  # fmt: skip
 
 
 def _stem(path) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from textcls.config import TextRunConfig
@@ -36,13 +35,13 @@ def choose_file_columns(path, data: DataConfig | dict) -> ColumnChoice:
     columns = data.column_options
     return choose_columns(
         path, columns.text_col, columns.label_col, columns.columns, columns.no_header, multilabel=data.multilabel,
-        **asdict(data.read_options),
+        options=data.read_options,
     )  # fmt: skip
 
 
 def read_file(path, choice: ColumnChoice, text_field: Field, label_field: Field, data: DataConfig | dict):
     """``path`` read into a dataset with the columns of ``choice`` and ``data``'s read options."""
-    return read_dataset(path, choice, text_field, label_field, **asdict(DataConfig.from_dict(data).read_options))
+    return read_dataset(path, choice, text_field, label_field, DataConfig.from_dict(data).read_options)
 
 
 class TextData:

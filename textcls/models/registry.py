@@ -93,7 +93,7 @@ def split_options(name: str, options: dict) -> tuple[dict, dict]:
     if given:
         raise TextclsError(f"model option {given[0]} is given by textcls (from the data), not set in model_options")
     embedding = {
-        key: convert(own.pop(key), type(default), f"model option {key}")
+        key: convert(own.pop(key), type(default), f"model_options.{key}")
         for key, default in EMBEDDING_OPTIONS.items()
         if key in own
     }
