@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from torch import nn
+from trainer_helpers import Interrupted, StopAfter, metrics_only
 
 from textcls.data.columns import choose_columns, read_dataset
 from textcls.data.dataset import Dataset
@@ -94,11 +95,6 @@ def weights(model: nn.Module) -> dict:
 
 def same_weights(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a)
-
-
-def metrics_only(history: list[dict]) -> list[dict]:
-    """History rows without the timings (which differ between runs)."""
-    return [{k: row[k] for k in ("epoch", "train", "valid", "lr", "best")} for row in history]
 
 
 # --- learning -----------------------------------------------------------------------------------------------
@@ -354,21 +350,6 @@ def test_freeze_epochs_ignored_for_random_vectors(ag):
 
 
 # --- resume ----------------------------------------------------------------------------------------------------
-
-
-class Interrupted(Exception):
-    pass
-
-
-class StopAfter(Callback):
-    """Interrupts training at the end of 1-based ``epoch`` (after its checkpoints are written)."""
-
-    def __init__(self, epoch: int):
-        self.epoch = epoch
-
-    def on_epoch_end(self, trainer, result):
-        if result.epoch == self.epoch:
-            raise Interrupted
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import math
 import pytest
 import torch
 from torch import nn
+from trainer_helpers import Interrupted, StopAfter, metrics_only
 
 from textcls.embeddings.layer import FreezeSchedule, TextEmbedding
 from textcls.errors import TextclsError
@@ -70,23 +71,6 @@ def weights(model: nn.Module) -> dict:
 
 def same_weights(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[name], b[name].to(a[name].device)) for name in a)
-
-
-def metrics_only(history: list[dict]) -> list[dict]:
-    return [{k: row[k] for k in ("epoch", "train", "valid", "lr", "best")} for row in history]
-
-
-class Interrupted(Exception):
-    pass
-
-
-class StopAfter(Callback):
-    def __init__(self, epoch: int):
-        self.epoch = epoch
-
-    def on_epoch_end(self, trainer, result):
-        if result.epoch == self.epoch:
-            raise Interrupted
 
 
 class KeepValidated(Callback):

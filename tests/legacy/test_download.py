@@ -6,12 +6,10 @@ the connection is refused at once); no test reaches another host.
 """
 
 import gzip
-import http.server
 import io
 import logging
 import os
 import tarfile
-import threading
 import zipfile
 
 import pytest
@@ -30,47 +28,6 @@ from textcls.data.fields import Field, LabelField
 from textcls.errors import DataError, TextclsError
 
 REFUSED = "http://127.0.0.1:9"
-
-
-@pytest.fixture(autouse=True)
-def network_allowed(monkeypatch):
-    """Downloads are allowed here (they only reach 127.0.0.1); tests that need offline mode set it."""
-    monkeypatch.delenv(OFFLINE_ENV, raising=False)
-
-
-@pytest.fixture
-def server():
-    """A local HTTP server: ``server.files[path] = bytes`` serves them; ``server.url(path)`` is their URL."""
-    files = {}
-    hits = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            hits.append(self.path)
-            body = files.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            if isinstance(body, tuple):  # (claimed length, bytes): a transfer cut short
-                length, body = body
-            else:
-                length = len(body)
-            self.send_response(200)
-            self.send_header("Content-Length", str(length))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    httpd.files, httpd.hits = files, hits
-    httpd.url = lambda path: f"http://127.0.0.1:{httpd.server_address[1]}{path}"
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def tar_gz(members: dict) -> bytes:

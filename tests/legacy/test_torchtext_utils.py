@@ -7,11 +7,9 @@ returns, ``unicode_csv_reader`` past the csv module's field size limit, ``valida
 import csv
 import gzip
 import hashlib
-import http.server
 import io
 import os
 import tarfile
-import threading
 import zipfile
 
 import pytest
@@ -23,41 +21,6 @@ from textcls.errors import ArgumentError, DataError
 
 UNREACHABLE = "http://127.0.0.1:9/x"
 MEMBERS = {"val.de": b"Ein Satz.\n", "val.en": b"A sentence.\n"}
-
-
-@pytest.fixture(autouse=True)
-def network_allowed(monkeypatch):
-    """Downloads are allowed (they only reach 127.0.0.1); tests of offline mode set it themselves."""
-    monkeypatch.delenv(OFFLINE_ENV, raising=False)
-
-
-@pytest.fixture
-def server():
-    """A local HTTP server serving ``server.files[path] = bytes`` at ``server.url(path)``."""
-    files = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            body = files.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    httpd.files = files
-    httpd.url = lambda path: f"http://127.0.0.1:{httpd.server_address[1]}{path}"
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def write_tar_gz(path, members, folders=()):
