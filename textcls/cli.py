@@ -54,6 +54,15 @@ def add_vectors_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--lower-fallback", action="store_true", help="give a cased word the vector of its lower-case form"
     )
+    add_trust_pickle_option(group)
+
+
+def add_trust_pickle_option(parser) -> None:
+    """``--trust-pickle``: allow gensim pickle vectors files (refused by default: loading one can run code)."""
+    parser.add_argument(
+        "--trust-pickle", action="store_true",
+        help="load gensim .kv/.model vectors files, which are Python pickles that can run code: only files you trust",
+    )  # fmt: skip
 
 
 def given(settings: dict) -> dict:
@@ -104,8 +113,9 @@ def cmd_inspect(args) -> int:
     if args.vectors:
         start = time.perf_counter()
         coverage = text.vocab.load_vectors(
-            args.vectors, vectors_dir=args.vectors_dir, lower_fallback=args.lower_fallback
-        )
+            args.vectors, vectors_dir=args.vectors_dir, lower_fallback=args.lower_fallback,
+            trust_pickle=args.trust_pickle,
+        )  # fmt: skip
         timings["load vectors"] = time.perf_counter() - start
 
     lengths = [len(example.text) for example in dataset]
@@ -201,7 +211,7 @@ def cmd_train(args) -> int:
     else:
         config = train_config(args)
         run_dir = args.output or default_run_dir(config["model"])
-        result = train_text(config, run_dir)
+        result = train_text(config, run_dir, trust_pickle=args.trust_pickle)
     _print_final(result, run_dir)
     return 0
 
@@ -268,6 +278,29 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_vectors_convert(args) -> int:
+    from textcls.embeddings.convert import convert_vectors
+
+    count, dim = convert_vectors(args.source, args.target, trust_pickle=args.trust_pickle, vectors_dir=args.vectors_dir)
+    print(f"wrote {count:,} vectors of {dim} dimensions to {args.target}")
+    return 0
+
+
+def add_vectors_commands(commands) -> None:
+    """``textcls vectors convert IN OUT``: any vectors file textcls reads → word2vec text or binary."""
+    vectors = commands.add_parser("vectors", help="word-vector files: convert to a safe format")
+    sub = vectors.add_subparsers(dest="vectors_command", metavar="COMMAND")
+    sub.required = True
+    convert = sub.add_parser(
+        "convert", help="write vectors as word2vec text (.txt, .vec, .txt.gz) or binary (.bin), loadable untrusted"
+    )
+    convert.add_argument("source", help="vectors file or preset (a gensim .kv/.model needs --trust-pickle)")
+    convert.add_argument("target", help="the file to write: .txt, .vec, .txt.gz, .vec.gz or .bin (must not exist)")
+    convert.add_argument("--vectors-dir", help="folder holding named vectors files (also $TEXTCLS_VECTORS_DIR)")
+    add_trust_pickle_option(convert)
+    convert.set_defaults(run=cmd_vectors_convert)
+
+
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The data, model and training options shared by ``train`` and ``compare-embeddings``."""
     parser.add_argument("file", nargs="?", help="training data (csv / tsv / json / jsonl, optionally .gz)")
@@ -302,7 +335,9 @@ def cmd_compare(args) -> int:
         torch.set_num_threads(args.threads)
     config = train_config(args)
     output = Path(args.output) if args.output else default_run_dir(config["model"], root="compare")
-    summary = compare_embeddings(config, args.embeddings, seeds=args.seeds, output_dir=output)
+    summary = compare_embeddings(
+        config, args.embeddings, seeds=args.seeds, output_dir=output, trust_pickle=args.trust_pickle
+    )
     print(markdown(summary), end="")
     print(f"comparison saved in {output}/ (summary.md/.csv/.json, runs.csv, accuracy.png, valid_curves.png, runs/)")
     return 0
@@ -356,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seeds", type=int, default=3, help="runs per choice (seeds 0..N-1; default 3)")
     compare.add_argument("--output", help="comparison folder (default compare/MODEL-TIMESTAMP); reruns resume")
     compare.add_argument("--vectors-dir", help="folder holding named vectors files (also $TEXTCLS_VECTORS_DIR)")
+    add_trust_pickle_option(compare)
     compare.set_defaults(run=cmd_compare, vectors=None, lower_fallback=False, freeze_embeddings=False,
                          freeze_epochs=None, resume=None)  # fmt: skip
 
@@ -373,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--device", default="cpu")
     predict.set_defaults(run=cmd_predict)
+
+    add_vectors_commands(commands)
 
     from textcls.image.cli import add_image_commands
 

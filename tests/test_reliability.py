@@ -1,0 +1,161 @@
+"""Hostile and careless inputs (issue 13): nothing a user passes in runs code, interruptions keep a resumable run,
+closed pipes end quietly, and every out-of-range option is one line before any work starts."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import pickle
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_helpers import assert_one_line_error, run_cli
+
+from textcls.errors import DataError
+from textcls.testing import write_text_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- no code runs from a vectors file ------------------------------------------------------------------------------
+
+
+class _Payload:
+    """Unpickling this creates ``marker`` (what a trojan vectors file would do with ``os.system``)."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return builtins.open, (self.marker, "w")
+
+
+@pytest.fixture
+def trojan(tmp_path):
+    """``(marker, {suffix: path})``: pickles carrying the payload, named as gensim files and as a text file."""
+    marker = tmp_path / "PWNED"
+    paths = {}
+    for name in ("trojan.kv", "trojan.model", "trojan.txt"):
+        paths[Path(name).suffix] = tmp_path / name
+        paths[Path(name).suffix].write_bytes(pickle.dumps(_Payload(marker), protocol=4))
+    return marker, paths
+
+
+def _genuine_kv(path: Path, words=("match", "goal", "market", "profit", "atoms"), dim: int = 6, seed: int = 0):
+    """A real gensim ``KeyedVectors`` file (a pickle) of ``words``; returns ``(words, matrix)``."""
+    from gensim.models import KeyedVectors
+
+    matrix = np.random.default_rng(seed).normal(size=(len(words), dim)).astype(np.float32)
+    keyed = KeyedVectors(vector_size=dim)
+    keyed.add_vectors(list(words), matrix)
+    keyed.save(str(path))
+    return list(words), matrix
+
+
+def test_a_pickled_vectors_file_is_refused_by_every_command_and_runs_nothing(tmp_path, trojan):
+    marker, paths = trojan
+    corpus = write_text_corpus(tmp_path / "data", rows=(30, 9, 9))
+    for path in paths.values():
+        status, _, err = run_cli(
+            "train", corpus["train"], "--vectors", path, "--epochs", 1, "--output", tmp_path / "run"
+        )
+        assert_one_line_error(status, err, "pickle", "textcls vectors convert", "--trust-pickle")
+        status, _, err = run_cli("inspect", corpus["train"], "--vectors", path)
+        assert_one_line_error(status, err, "pickle", "textcls vectors convert", "--trust-pickle")
+        status, _, err = run_cli("vectors", "convert", path, tmp_path / "out.txt")
+        assert_one_line_error(status, err, "pickle", "--trust-pickle")
+        status, _, err = run_cli(
+            "compare-embeddings", corpus["train"], "--embeddings", f"glove:{path}", "--seeds", 1, "--epochs", 1,
+            "--output", tmp_path / "compare",
+        )  # fmt: skip
+        assert_one_line_error(status, err, "pickle", "textcls vectors convert", "--trust-pickle")
+    assert not marker.exists()
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_python_loaders_refuse_a_pickle_unless_trusted(tmp_path, trojan, caplog):
+    from textcls.embeddings import Vectors, load_vectors
+    from textcls.vocab import Vocab
+
+    marker, paths = trojan
+    for path in paths.values():
+        with pytest.raises(DataError, match="textcls vectors convert"):
+            load_vectors(path)
+        with pytest.raises(DataError, match="trust_pickle=True"):
+            Vectors(path, cache=False)
+        with pytest.raises(DataError, match="pickle"):
+            Vocab(Counter(["match", "goal"])).load_vectors(str(path))
+    assert not marker.exists()
+    words, matrix = _genuine_kv(tmp_path / "real.kv")
+    with caplog.at_level(logging.WARNING, logger="textcls"):
+        vectors = Vectors(tmp_path / "real.kv", trust_pickle=True)
+    assert vectors.itos == words and np.array_equal(vectors.vectors.numpy(), matrix)
+    assert any("--trust-pickle" in record.getMessage() for record in caplog.records)
+
+
+def test_trust_pickle_loads_a_genuine_kv_in_train_and_inspect_with_a_warning(tmp_path, caplog, one_torch_thread):
+    corpus = write_text_corpus(tmp_path / "data", rows=(30, 9, 9))
+    _genuine_kv(tmp_path / "real.kv")
+    status, _, err = run_cli("train", corpus["train"], "--vectors", tmp_path / "real.kv", "--output", tmp_path / "r1")
+    assert_one_line_error(status, err, "--trust-pickle")
+    with caplog.at_level(logging.WARNING, logger="textcls"):
+        status, out, err = run_cli(
+            "train", corpus["train"], "--valid", corpus["valid"], "--vectors", tmp_path / "real.kv", "--trust-pickle",
+            "--model", "bag", "--epochs", 1, "--output", tmp_path / "r2",
+        )  # fmt: skip
+        assert status == 0, err
+        assert "vectors (6d) cover" in out
+        status, out, err = run_cli("inspect", corpus["train"], "--vectors", tmp_path / "real.kv", "--trust-pickle")
+        assert status == 0, err
+        assert "vectors (6d) cover" in out
+    warnings = [r.getMessage() for r in caplog.records if "unpickling" in r.getMessage()]
+    assert len(warnings) == 2 and all("any code inside it runs" in message for message in warnings)
+
+
+@pytest.mark.parametrize("target", ["out.txt", "out.txt.gz", "out.vec", "out.bin"])
+def test_vectors_convert_round_trips_exactly(tmp_path, target):
+    from gensim.models import KeyedVectors
+
+    from textcls.embeddings import Vectors
+
+    words, matrix = _genuine_kv(tmp_path / "real.kv", words=("match", "goal", "naïve", "日本", "a"), dim=7)
+    status, out, err = run_cli("vectors", "convert", tmp_path / "real.kv", tmp_path / target, "--trust-pickle")
+    assert status == 0, err
+    assert f"wrote 5 vectors of 7 dimensions to {tmp_path / target}" in out
+    converted = Vectors(tmp_path / target, cache=False)  # no trust needed: numbers only
+    assert converted.itos == words
+    assert np.array_equal(converted.vectors.numpy(), matrix)
+    reread = KeyedVectors.load_word2vec_format(str(tmp_path / target), binary=target.endswith(".bin"))
+    assert list(reread.index_to_key) == words and np.array_equal(reread.vectors, matrix)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["real.kv", target])  # no temporary file left
+    status, _, err = run_cli("vectors", "convert", tmp_path / "real.kv", tmp_path / target, "--trust-pickle")
+    assert_one_line_error(status, err, "already exists")
+
+
+def test_vectors_convert_refuses_what_the_output_format_cannot_hold(tmp_path):
+    from textcls.embeddings.convert import write_word2vec
+
+    text = tmp_path / "spaced.txt"
+    text.write_text("new york 0.5 0.25\ncity 1 2\n", encoding="utf-8")
+    status, _, err = run_cli("vectors", "convert", text, tmp_path / "out.bin")
+    assert_one_line_error(status, err, "'new york'", "write a .txt file instead")
+    assert not (tmp_path / "out.bin").exists()
+    status, _, err = run_cli("vectors", "convert", text, tmp_path / "out.pkl")
+    assert_one_line_error(status, err, "out.pkl", ".txt", ".bin")
+    status, _, err = run_cli("vectors", "convert", text, tmp_path / "out.vec")
+    assert status == 0, err
+    assert (tmp_path / "out.vec").read_text(encoding="utf-8").splitlines()[1] == "new york 0.5 0.25"
+    with pytest.raises(DataError, match="line break"):
+        write_word2vec(["bad\nword"], np.zeros((1, 2)), tmp_path / "x.txt")
+
+
+def test_word2vec_binary_and_fasttext_bin_are_read_without_unpickling(tmp_path):
+    """A pickle named ``.bin`` is parsed as word2vec binary (numbers), never unpickled."""
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "trojan.bin"
+    path.write_bytes(pickle.dumps(_Payload(marker), protocol=4))
+    status, _, err = run_cli("vectors", "convert", path, tmp_path / "out.txt", "--trust-pickle")
+    assert status == 2 and "Traceback" not in err, err
+    assert not marker.exists()
