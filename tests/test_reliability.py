@@ -4,13 +4,20 @@ closed pipes end quietly, and every out-of-range option is one line before any w
 from __future__ import annotations
 
 import builtins
+import json
 import logging
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from cli_helpers import assert_one_line_error, run_cli
 
 from textcls.errors import DataError
@@ -159,3 +166,65 @@ def test_word2vec_binary_and_fasttext_bin_are_read_without_unpickling(tmp_path):
     status, _, err = run_cli("vectors", "convert", path, tmp_path / "out.txt", "--trust-pickle")
     assert status == 2 and "Traceback" not in err, err
     assert not marker.exists()
+
+
+# --- SIGTERM behaves like Ctrl-C ----------------------------------------------------------------------------------
+
+
+def _textcls(*argv, **kwargs) -> subprocess.Popen:
+    """``python -m textcls ARGV`` in a child process (one torch thread), stdout and stderr piped."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "textcls", *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env, **kwargs,
+    )  # fmt: skip
+
+
+def test_sigterm_keeps_the_finished_epochs_in_one_line_and_resume_finishes(tmp_path):
+    corpus = write_text_corpus(tmp_path / "data", rows=(20000, 300, 30))
+    run = tmp_path / "run"
+    epochs = 6
+    child = _textcls(
+        "train", corpus["train"], "--valid", corpus["valid"], "--model", "bag", "--epochs", epochs, "--patience", 0,
+        "--threads", 1, "--output", run,
+    )  # fmt: skip
+    last = run / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 300
+    while not last.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert last.exists(), child.communicate()
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == (
+        f"textcls: interrupted (SIGTERM): the finished epochs are kept in {last}; continue with: textcls train "
+        f"--resume {run}"
+    )
+    assert not (run / "metrics.json").exists()
+    assert not list(run.rglob("*.tmp"))
+    done = torch.load(last, weights_only=True)["epoch"] + 1
+    assert 1 <= done < epochs, done
+    resumed = _textcls("train", "--resume", run)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    history = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["history"]
+    assert [row["epoch"] for row in history] == list(range(1, epochs + 1))
+
+
+def test_sigint_says_what_was_kept(tmp_path):
+    """Ctrl-C: one line, status 130, saying whether epochs were kept (and how to resume) or none had finished."""
+    corpus = write_text_corpus(tmp_path / "data", rows=(20000, 300, 30))
+    run = tmp_path / "run"
+    child = _textcls("train", corpus["train"], "--model", "bag", "--epochs", 50, "--threads", 1, "--output", run)
+    deadline = time.monotonic() + 300
+    while not (run / "config.yaml").exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 128 + signal.SIGINT, err
+    assert "Traceback" not in err, err
+    kept = (run / "checkpoints" / "last.pt").exists()
+    detail = f"continue with: textcls train --resume {run}" if kept else "no epoch had finished"
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("textcls: interrupted (SIGINT): ") and line.endswith(detail), line

@@ -7,9 +7,12 @@ stderr and exit status 2; other exceptions are bugs and keep their traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -201,19 +204,58 @@ def cmd_train(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.resume:
-        from textcls.jobs.rundir import TextRunDir
+    from textcls.jobs.rundir import TextRunDir
 
+    if args.resume:
         run = TextRunDir(args.resume)
         run.check()
-        result = train_text(run.config(), run.path, resume=True)
-        run_dir = run.path
+        config, run_dir, resume = run.config(), run.path, True
     else:
         config = train_config(args)
-        run_dir = args.output or default_run_dir(config["model"])
-        result = train_text(config, run_dir, trust_pickle=args.trust_pickle)
+        run_dir, resume = args.output or default_run_dir(config["model"]), False
+    try:
+        result = train_text(config, run_dir, resume=resume, trust_pickle=args.trust_pickle)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: say what was kept and how to go on
+        last = TextRunDir(run_dir).checkpoints.last
+        kept = f"the finished epochs are kept in {last}; continue with: textcls train --resume {run_dir}"
+        raise Interrupted(
+            getattr(exc, "signum", signal.SIGINT), kept if last.exists() else "no epoch had finished"
+        ) from None
     _print_final(result, run_dir)
     return 0
+
+
+class Interrupted(KeyboardInterrupt):
+    """The command was stopped by SIGINT (Ctrl-C) or SIGTERM; the CLI exits with 128 + the signal's number.
+
+    Args:
+        signum: the signal.
+        detail: what was kept and how to continue (printed after ``interrupted``).
+    """
+
+    def __init__(self, signum: int = signal.SIGINT, detail: str = ""):
+        super().__init__(detail)
+        self.signum = int(signum)
+        self.detail = detail
+
+
+def _terminate(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While the body runs (in the main thread), SIGTERM (``kill``, ``docker stop``, schedulers) interrupts it as
+    Ctrl-C does: the exception unwinds through every ``finally`` (temporary files removed, the last checkpoint
+    whole); the previous handler is put back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_final(result: dict, run_dir) -> None:
@@ -335,9 +377,13 @@ def cmd_compare(args) -> int:
         torch.set_num_threads(args.threads)
     config = train_config(args)
     output = Path(args.output) if args.output else default_run_dir(config["model"], root="compare")
-    summary = compare_embeddings(
-        config, args.embeddings, seeds=args.seeds, output_dir=output, trust_pickle=args.trust_pickle
-    )
+    try:
+        summary = compare_embeddings(
+            config, args.embeddings, seeds=args.seeds, output_dir=output, trust_pickle=args.trust_pickle
+        )
+    except KeyboardInterrupt as exc:
+        kept = f"finished runs and epochs are kept in {output}; rerun the same command to continue"
+        raise Interrupted(getattr(exc, "signum", signal.SIGINT), kept) from None
     print(markdown(summary), end="")
     print(f"comparison saved in {output}/ (summary.md/.csv/.json, runs.csv, accuracy.png, valid_curves.png, runs/)")
     return 0
@@ -435,15 +481,18 @@ def main(argv: list[str] | None = None) -> int:
     from textcls.registry import import_model_module
 
     try:
-        for spec in args.model_module or []:
-            import_model_module(spec)
-        return args.run(args)
+        with sigterm_as_interrupt():
+            for spec in args.model_module or []:
+                import_model_module(spec)
+            return args.run(args)
     except TextclsError as exc:
         print(f"textcls: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("textcls: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        detail = getattr(exc, "detail", "")
+        print(f"textcls: interrupted ({signal.Signals(signum).name}){': ' + detail if detail else ''}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":
