@@ -228,3 +228,57 @@ def test_sigint_says_what_was_kept(tmp_path):
     detail = f"continue with: textcls train --resume {run}" if kept else "no epoch had finished"
     line = err.strip().splitlines()[-1]
     assert line.startswith("textcls: interrupted (SIGINT): ") and line.endswith(detail), line
+
+
+# --- a closed pipe on standard output ends quietly ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    """A small trained ``bag`` run and its corpus."""
+    folder = tmp_path_factory.mktemp("run")
+    corpus = write_text_corpus(folder / "data", rows=(120, 30, 30))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        status, _, err = run_cli(
+            "train", corpus["train"], "--valid", corpus["valid"], "--model", "bag", "--epochs", 1,
+            "--output", folder / "run",
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+    assert status == 0, err
+    return folder / "run", corpus
+
+
+def _quiet(err: str) -> None:
+    for word in ("Traceback", "BrokenPipe", "Exception ignored"):
+        assert word not in err, err
+
+
+@pytest.mark.parametrize("command", ["predict", "models"])
+def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(text_run, tmp_path, command):
+    run, _ = text_run
+    lines = tmp_path / "texts.txt"
+    lines.write_text("".join(f"match goal team {i}\n" for i in range(5000)), encoding="utf-8")
+    argv = ["predict", run, "--file", lines] if command == "predict" else ["-v", "models"]
+    child = _textcls(*argv)
+    child.stdout.close()  # the reader is gone before the first line is written
+    err = child.stderr.read()
+    child.wait(timeout=120)
+    _quiet(err)
+    assert child.returncode == 128 + signal.SIGPIPE, err
+
+
+@pytest.mark.parametrize("pipeline", ["predict {run} --file {lines} | head -1", "-v models | head -2"])
+def test_head_of_a_pipeline_gets_its_lines_and_nothing_else_is_said(text_run, tmp_path, pipeline):
+    run, _ = text_run
+    lines = tmp_path / "texts.txt"
+    lines.write_text("".join(f"match goal team {i}\n" for i in range(20000)), encoding="utf-8")
+    command = f"{sys.executable} -m textcls " + pipeline.format(run=run, lines=lines)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=300)
+    _quiet(done.stderr)
+    assert done.returncode == 0
+    expected = 1 if pipeline.startswith("predict") else 2
+    assert len(done.stdout.splitlines()) == expected, done.stdout

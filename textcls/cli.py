@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
 import threading
@@ -464,6 +465,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point standard output at ``/dev/null`` so that the interpreter's final flush of what is still buffered
+    cannot fail a second time on the closed pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (captured output)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``textcls`` console script; returns the exit status."""
     parser = build_parser()
@@ -484,7 +497,12 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_as_interrupt():
             for spec in args.model_module or []:
                 import_model_module(spec)
-            return args.run(args)
+            status = args.run(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+            return status
+    except BrokenPipeError:  # the reader went away (textcls predict ... | head -1): stop quietly, as cat does
+        _silence_stdout()
+        return 128 + signal.SIGPIPE
     except TextclsError as exc:
         print(f"textcls: error: {exc}", file=sys.stderr)
         return 2
