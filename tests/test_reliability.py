@@ -282,3 +282,30 @@ def test_head_of_a_pipeline_gets_its_lines_and_nothing_else_is_said(text_run, tm
     assert done.returncode == 0
     expected = 1 if pipeline.startswith("predict") else 2
     assert len(done.stdout.splitlines()) == expected, done.stdout
+
+
+# --- the NaN message names flags that exist ------------------------------------------------------------------------
+
+
+def test_a_diverging_loss_names_flags_that_train_and_image_train_take(tmp_path, one_torch_thread):
+    import re
+    import shlex
+
+    from textcls.cli import build_parser
+    from textcls.config import parse_assignment
+    from textcls.training.trainer import TrainerConfig
+
+    corpus = write_text_corpus(tmp_path / "data", rows=(60, 15, 15))
+    status, _, err = run_cli(
+        "train", corpus["train"], "--model", "bag", "--epochs", 2, "--lr", "1e30", "--set", "training.optimizer=sgd",
+        "--set", "training.clip_grad_norm=0", "--output", tmp_path / "run",
+    )  # fmt: skip
+    message = assert_one_line_error(status, err, "the training loss became", "--lr 1e+29 (now 1e+30)")
+    assert "--set training.clip_grad_norm=5 (now off)" in message
+    suggested = re.findall(r"(--[a-z-]+) (\S+)", message)
+    assert [flag for flag, _ in suggested] == ["--lr", "--set"]
+    for command in (["train", "data.csv"], ["image", "train"]):
+        args = build_parser().parse_args(command + shlex.split(" ".join(f"{f} {v}" for f, v in suggested)))
+        assert args.lr == 1e29
+        assignment = parse_assignment(args.set[0])
+        assert TrainerConfig.from_dict(assignment["training"]).clip_grad_norm == 5

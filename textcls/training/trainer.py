@@ -364,10 +364,7 @@ class Trainer:
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 bar.close()
-                raise TextclsError(
-                    f"the training loss became {loss_value} in epoch {epoch + 1}, batch {index + 1}; stopped "
-                    "(the last good checkpoint is kept): lower --lr, or keep --clip-grad-norm on"
-                )
+                raise TextclsError(self._diverged_message(loss_value, epoch, index))
             self.scaler.scale(loss / config.accumulation_steps).backward()
             last_in_epoch = index + 1 == len(train_batches)
             if (index + 1) % config.accumulation_steps == 0 or last_in_epoch:
@@ -392,6 +389,21 @@ class Trainer:
             seconds=seconds,
             examples_per_s=tracker.examples / seconds if seconds > 0 else 0.0,
             tokens_per_s=tokens / seconds if seconds > 0 else 0.0,
+        )
+
+    def _diverged_message(self, loss_value: float, epoch: int, index: int) -> str:
+        """What to say when the loss is NaN or infinite: where, what was kept, and the two settings that help
+        (named as the ``train`` commands take them: ``--lr``, ``--set training.clip_grad_norm=N``)."""
+        kept = " (the checkpoint of the last finished epoch is kept)" if epoch > 0 and self.run_dir else ""
+        lr, clip = self.config.lr, self.config.clip_grad_norm
+        clipping = (
+            f"clip gradients harder with --set training.clip_grad_norm={clip / 5:g} (now {clip:g})"
+            if clip
+            else "clip gradients with --set training.clip_grad_norm=5 (now off)"
+        )
+        return (
+            f"the training loss became {loss_value} in epoch {epoch + 1}, batch {index + 1}; stopped{kept}: lower "
+            f"the learning rate with --lr {lr / 10:g} (now {lr:g}), or {clipping}"
         )
 
     def _optimizer_step(self) -> None:
