@@ -141,6 +141,28 @@ def test_vectors_convert_round_trips_exactly(tmp_path, target):
     assert_one_line_error(status, err, "already exists")
 
 
+def test_vectors_convert_of_a_fasttext_model_keeps_the_words_and_says_the_ngrams_are_dropped(tmp_path, caplog):
+    from gensim.models import FastText
+    from gensim.models.fasttext import load_facebook_vectors, save_facebook_model
+
+    from textcls.embeddings import Vectors
+
+    sentences = [["the", "match", "goal"], ["the", "market", "profit"]] * 10
+    model = FastText(vector_size=4, min_count=1, epochs=2, seed=0, workers=1, bucket=100)
+    model.build_vocab(corpus_iterable=sentences)
+    model.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=model.epochs)
+    save_facebook_model(model, str(tmp_path / "model.bin"))
+    with caplog.at_level(logging.WARNING, logger="textcls"):
+        status, _, err = run_cli("vectors", "convert", tmp_path / "model.bin", tmp_path / "words.txt")
+    assert status == 0, err  # a fastText .bin is parsed, not unpickled: no trust needed
+    assert any("character n-grams are not kept" in record.getMessage() for record in caplog.records)
+    reference = load_facebook_vectors(str(tmp_path / "model.bin"))
+    converted = Vectors(tmp_path / "words.txt", cache=False)
+    assert converted.itos == list(reference.index_to_key)
+    assert np.array_equal(converted.vectors.numpy(), reference.vectors)
+    assert converted.subwords is None
+
+
 def test_vectors_convert_refuses_what_the_output_format_cannot_hold(tmp_path):
     from textcls.embeddings.convert import write_word2vec
 
@@ -198,7 +220,7 @@ def test_sigterm_keeps_the_finished_epochs_in_one_line_and_resume_finishes(tmp_p
     assert child.returncode == 128 + signal.SIGTERM, err
     assert "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == (
-        f"textcls: interrupted (SIGTERM): the finished epochs are kept in {last}; continue with: textcls train "
+        f"textcls: interrupted (SIGTERM): the finished epochs are kept in {run}; continue with: textcls train "
         f"--resume {run}"
     )
     assert not (run / "metrics.json").exists()
@@ -302,6 +324,11 @@ def test_a_diverging_loss_names_flags_that_train_and_image_train_take(tmp_path, 
     )  # fmt: skip
     message = assert_one_line_error(status, err, "the training loss became", "--lr 1e+29 (now 1e+30)")
     assert "--set training.clip_grad_norm=5 (now off)" in message
+    status, _, err = run_cli(
+        "train", corpus["train"], "--model", "bag", "--epochs", 2, "--lr", "1e30", "--set", "training.optimizer=sgd",
+        "--set", "training.clip_grad_norm=5", "--output", tmp_path / "clipped",
+    )  # fmt: skip
+    assert_one_line_error(status, err, "--lr 1e+29 (now 1e+30)", "--set training.clip_grad_norm=1 (now 5)")
     suggested = re.findall(r"(--[a-z-]+) (\S+)", message)
     assert [flag for flag, _ in suggested] == ["--lr", "--set"]
     for command in (["train", "data.csv"], ["image", "train"]):
@@ -309,3 +336,98 @@ def test_a_diverging_loss_names_flags_that_train_and_image_train_take(tmp_path, 
         assert args.lr == 1e29
         assignment = parse_assignment(args.set[0])
         assert TrainerConfig.from_dict(assignment["training"]).clip_grad_norm == 5
+
+
+# --- every option is range-checked before any work starts --------------------------------------------------------
+
+TEXT_CASES = [
+    (["--epochs", "0"], "training.epochs must be at least 1, not 0"),
+    (["--epochs", "-1"], "training.epochs must be at least 1, not -1"),
+    (["--batch-size", "0"], "data.batch_size must be at least 1, not 0"),
+    (["--batch-size", "-5"], "data.batch_size must be at least 1, not -5"),
+    (["--lr", "-1"], "training.lr must be at least 0, not -1.0"),
+    (["--seed", "-1"], "training.seed must be at least 0 and at most 4294967295, not -1"),
+    (["--patience", "-1"], "training.patience must be at least 0 or null, not -1"),
+    (["--threads", "0"], "--threads must be at least 1, not 0"),
+    (["--set", "data.max_length=0"], "data.max_length must be at least 1 or null, not 0"),
+    (["--set", "training.lr=["], "training.lr must be a number (float), not '['"),
+    (["--set", "training.gamma=1"], "training.gamma must be above 0 and below 1, not 1.0"),
+    (["--set", "training.accumulation_steps=0"], "training.accumulation_steps must be at least 1, not 0"),
+    (["--valid-split", "1.5"], "data.valid_split must be at least 0 and below 1, not 1.5"),
+]
+
+
+@pytest.mark.parametrize(("options", "message"), TEXT_CASES, ids=[" ".join(case[0]) for case in TEXT_CASES])
+def test_text_train_options_out_of_range_are_one_line_and_write_nothing(tmp_path, options, message):
+    corpus = write_text_corpus(tmp_path / "data", rows=(30, 9, 9))
+    status, out, err = run_cli("train", corpus["train"], "--model", "bag", "--output", tmp_path / "run", *options)
+    assert_one_line_error(status, err, message)
+    assert not (tmp_path / "run").exists()
+    assert "split_ratio" not in err
+
+
+IMAGE_CASES = [
+    (["--epochs", "0"], "training.epochs must be at least 1, not 0"),
+    (["--batch-size", "-5"], "data.batch_size must be at least 1, not -5"),
+    (["--lr", "-1"], "training.lr must be at least 0, not -1.0"),
+    (["--seed", "-1"], "training.seed must be at least 0"),
+    (["--valid-split", "1.5"], "data.valid_split must be above 0 and below 1, not 1.5"),
+    (["--workers", "-1"], "data.num_workers must be at least 0, not -1"),
+    (["--freeze-epochs", "-1"], "phases.freeze_epochs must be at least 0, not -1"),
+    (["--unfreeze-lr", "0"], "phases.unfreeze_lr must be above 0 or null, not 0.0"),
+    (["--threads", "-2"], "--threads must be at least 1, not -2"),
+    (["--set", "training.lr=["], "training.lr must be a number (float), not '['"),
+]
+
+
+@pytest.mark.parametrize(("options", "message"), IMAGE_CASES, ids=[" ".join(case[0]) for case in IMAGE_CASES])
+def test_image_train_options_out_of_range_are_one_line_and_write_nothing(tmp_path, options, message):
+    from textcls.testing import write_image_folder
+
+    images = write_image_folder(tmp_path / "images", per_class=(2, 1))
+    status, _, err = run_cli("image", "train", "--data", images, "--output", tmp_path / "run", *options)
+    assert_one_line_error(status, err, message)
+    assert not (tmp_path / "run").exists()
+
+
+def test_predict_top_k_and_compare_seeds_are_range_checked(text_run, tmp_path):
+    run, corpus = text_run
+    status, _, err = run_cli("predict", run, "--top-k", 0, "match goal")
+    assert_one_line_error(status, err, "--top-k must be at least 1, not 0")
+    status, _, err = run_cli(
+        "compare-embeddings", corpus["train"], "--embeddings", "random", "--seeds", 0, "--output", tmp_path / "cmp"
+    )
+    assert_one_line_error(status, err, "--seeds must be at least 1, not 0")
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_ranges_hold_for_python_and_yaml_too(tmp_path):
+    from textcls.config import resolve
+    from textcls.config_types import DataConfig
+    from textcls.errors import TextclsError
+    from textcls.training.trainer import TrainerConfig
+
+    with pytest.raises(TextclsError, match=r"^training\.epochs must be at least 1, not 0$"):
+        TrainerConfig(epochs=0)
+    with pytest.raises(TextclsError, match=r"^data\.max_tokens must be at least 1 or null, not 0$"):
+        DataConfig(max_tokens=0)
+    config = tmp_path / "config.yaml"
+    config.write_text("training:\n  momentum: 1.5\n", encoding="utf-8")
+    with pytest.raises(TextclsError, match=r"^training\.momentum must be at least 0 and at most 1, not 1\.5$"):
+        resolve("bag", str(config))
+    assert TrainerConfig(patience=None, clip_grad_norm=None).patience is None  # null stays allowed where it is
+
+
+def test_image_training_interrupted_says_how_to_resume(tmp_path):
+    """``textcls image train`` shares the text command's interruption report (its resume command named)."""
+    from textcls.cli import Interrupted, interruptible_run
+
+    (tmp_path / "run" / "phase1" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "phase1" / "checkpoints" / "last.pt").write_bytes(b"")
+    with pytest.raises(Interrupted) as caught, interruptible_run(tmp_path / "run", "textcls image train"):
+        raise Interrupted(signal.SIGTERM)
+    assert caught.value.signum == signal.SIGTERM
+    assert caught.value.detail.endswith(f"continue with: textcls image train --resume {tmp_path / 'run'}")
+    with pytest.raises(Interrupted) as caught, interruptible_run(tmp_path / "empty", "textcls image train"):
+        raise KeyboardInterrupt
+    assert caught.value.signum == signal.SIGINT and caught.value.detail == "no epoch had finished"

@@ -18,11 +18,13 @@ import time
 from pathlib import Path
 
 from textcls.config_types import ColumnOptions, DataConfig, ReadOptions
-from textcls.conversion import field_types, literal_choices
+from textcls.conversion import Range, check_range, field_types, literal_choices
 from textcls.errors import TextclsError
 
 log = logging.getLogger("textcls")
 TABLE_SECTIONS = (ColumnOptions, ReadOptions)  # the "reading the file" flags: one per field with a help
+# the ranges of options that are not config settings (those are declared on their config field)
+COMMAND_LINE_RANGES = {"threads": Range(1), "top_k": Range(1), "seeds": Range(1)}
 
 
 def add_section_flags(group, section) -> None:
@@ -205,25 +207,36 @@ def cmd_train(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from textcls.jobs.rundir import TextRunDir
-
     if args.resume:
+        from textcls.jobs.rundir import TextRunDir
+
         run = TextRunDir(args.resume)
         run.check()
         config, run_dir, resume = run.config(), run.path, True
     else:
         config = train_config(args)
         run_dir, resume = args.output or default_run_dir(config["model"]), False
-    try:
+    with interruptible_run(run_dir, "textcls train"):
         result = train_text(config, run_dir, resume=resume, trust_pickle=args.trust_pickle)
-    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: say what was kept and how to go on
-        last = TextRunDir(run_dir).checkpoints.last
-        kept = f"the finished epochs are kept in {last}; continue with: textcls train --resume {run_dir}"
-        raise Interrupted(
-            getattr(exc, "signum", signal.SIGINT), kept if last.exists() else "no epoch had finished"
-        ) from None
     _print_final(result, run_dir)
     return 0
+
+
+@contextlib.contextmanager
+def interruptible_run(run_dir, command: str):
+    """Turn Ctrl-C or SIGTERM while training ``run_dir`` into an :class:`Interrupted` that says what was kept
+    (the checkpoints of the finished epochs) and how to continue (``COMMAND --resume RUN_DIR``).
+
+    Args:
+        run_dir: the run directory being trained.
+        command: the training command (``textcls train``, ``textcls image train``).
+    """
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        kept = any(Path(run_dir).rglob("last.pt"))  # checkpoints/last.pt, or a first phase's
+        detail = f"the finished epochs are kept in {run_dir}; continue with: {command} --resume {run_dir}"
+        raise Interrupted(getattr(exc, "signum", signal.SIGINT), detail if kept else "no epoch had finished") from None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -495,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with sigterm_as_interrupt():
+            for name, allowed in COMMAND_LINE_RANGES.items():
+                check_range(getattr(args, name, None), allowed, "--" + name.replace("_", "-"))
             for spec in args.model_module or []:
                 import_model_module(spec)
             status = args.run(args)

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from textcls.conversion import section_from_dict
+from textcls.conversion import SEED_RANGE, Range, bounded, check_ranges, section_from_dict
 from textcls.errors import TextclsError
 from textcls.training.callbacks import Callback
 from textcls.training.checkpoints import (
@@ -70,25 +70,28 @@ class TrainerConfig:
             0.99) and validate, checkpoint and finish with the average (``0``: off).
     """
 
-    epochs: int = 10
-    lr: float = 1e-3
+    epochs: int = bounded(10, Range(1))
+    lr: float = bounded(1e-3, Range(0))  # 0 is allowed: nothing moves (a check of the loop)
     optimizer: str = "adam"
-    weight_decay: float = 0.0
-    momentum: float = 0.9
+    weight_decay: float = bounded(0.0, Range(0))
+    momentum: float = bounded(0.9, Range(0, 1))
     scheduler: str = "none"
-    step_size: int = 1
-    gamma: float = 0.5
-    clip_grad_norm: float | None = 5.0
-    accumulation_steps: int = 1
+    step_size: int = bounded(1, Range(1))
+    gamma: float = bounded(0.5, Range(0, 1, low_open=True, high_open=True))
+    clip_grad_norm: float | None = bounded(5.0, Range(0))
+    accumulation_steps: int = bounded(1, Range(1))
     amp: bool = True
     device: str = "auto"
     monitor: str = "accuracy"
-    patience: int | None = 3
-    min_delta: float = 0.0
-    seed: int = 0
+    patience: int | None = bounded(3, Range(0))
+    min_delta: float = bounded(0.0, Range(0))
+    seed: int = bounded(0, SEED_RANGE)
     progress: bool | None = None
     restore_best: bool = True
-    ema_decay: float = 0.0
+    ema_decay: float = bounded(0.0, Range(0, 1, high_open=True))
+
+    def __post_init__(self):
+        check_ranges(self, "training")  # the ranges above, one line naming the key (training.epochs ...)
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainerConfig:
