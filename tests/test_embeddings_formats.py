@@ -237,6 +237,11 @@ def files(tmp_path, keyed):
     return out
 
 
+def _trusted(name: str) -> dict:
+    """gensim ``.kv`` files are pickles: loaded only with ``trust_pickle`` (tests/test_reliability.py)."""
+    return {"trust_pickle": True} if name.endswith(".kv") else {}
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -253,7 +258,7 @@ def files(tmp_path, keyed):
     ],
 )
 def test_every_format_loads_the_same_words_and_vectors(files, keyed, name):
-    vectors = load_vectors(f"{files}/{name}", download=False)
+    vectors = load_vectors(f"{files}/{name}", download=False, **_trusted(name))
     _assert_same(vectors, WORDS, keyed.vectors)
     assert vectors.subwords is None
     assert vectors.lookup("never-seen") is None
@@ -332,16 +337,16 @@ def test_invalid_utf8_byte_in_one_line_does_not_break_loading(tmp_path, options)
 @pytest.mark.parametrize("name", ["glove.txt", "w2v.txt", "w2v.bin", "vectors.kv", "one.zip"])
 def test_restrict_to_keeps_only_requested_words(files, keyed, name):
     wanted = ["mat", "cat", "not-in-file"]
-    vectors = load_vectors(files / name, restrict_to=wanted, download=False)
+    vectors = load_vectors(files / name, restrict_to=wanted, download=False, **_trusted(name))
     assert vectors.itos == ["cat", "mat"]  # file order
     assert np.allclose(vectors.vectors.numpy(), keyed.vectors[[1, 4]], atol=1e-6)
-    streamed = load_vectors(files / name, restrict_to=wanted, cache=False, download=False)
+    streamed = load_vectors(files / name, restrict_to=wanted, cache=False, download=False, **_trusted(name))
     assert streamed.itos == ["cat", "mat"]
 
 
 @pytest.mark.parametrize("name", ["glove.txt", "w2v.txt", "fasttext.vec", "glove.txt.gz", "w2v.bin", "vectors.kv"])
 def test_max_vectors_reads_the_first_n(files, keyed, name):
-    vectors = load_vectors(files / name, max_vectors=3, download=False)
+    vectors = load_vectors(files / name, max_vectors=3, download=False, **_trusted(name))
     _assert_same(vectors, WORDS[:3], keyed.vectors[:3])
 
 
@@ -502,7 +507,7 @@ def test_truncated_fasttext_bin_is_a_data_error(fasttext_bin, tmp_path):
 def test_damaged_gensim_kv_file_is_a_data_error(tmp_path):
     path = _write(tmp_path / "damaged.kv", b"\x80\x04\x95garbage")
     with pytest.raises(DataError, match="gensim"):
-        load_vectors(path, download=False)
+        load_vectors(path, download=False, trust_pickle=True)
 
 
 def test_binary_vectors_in_a_one_member_zip_say_so(files, tmp_path):

@@ -7,18 +7,24 @@ stderr and exit status 2; other exceptions are bugs and keep their traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 from textcls.config_types import ColumnOptions, DataConfig, ReadOptions
-from textcls.conversion import field_types, literal_choices
+from textcls.conversion import Range, check_range, field_types, literal_choices
 from textcls.errors import TextclsError
 
 log = logging.getLogger("textcls")
 TABLE_SECTIONS = (ColumnOptions, ReadOptions)  # the "reading the file" flags: one per field with a help
+# the ranges of options that are not config settings (those are declared on their config field)
+COMMAND_LINE_RANGES = {"threads": Range(1), "top_k": Range(1), "seeds": Range(1)}
 
 
 def add_section_flags(group, section) -> None:
@@ -54,6 +60,15 @@ def add_vectors_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--lower-fallback", action="store_true", help="give a cased word the vector of its lower-case form"
     )
+    add_trust_pickle_option(group)
+
+
+def add_trust_pickle_option(parser) -> None:
+    """``--trust-pickle``: allow gensim pickle vectors files (refused by default: loading one can run code)."""
+    parser.add_argument(
+        "--trust-pickle", action="store_true",
+        help="load gensim .kv/.model vectors files, which are Python pickles that can run code: only files you trust",
+    )  # fmt: skip
 
 
 def given(settings: dict) -> dict:
@@ -104,8 +119,9 @@ def cmd_inspect(args) -> int:
     if args.vectors:
         start = time.perf_counter()
         coverage = text.vocab.load_vectors(
-            args.vectors, vectors_dir=args.vectors_dir, lower_fallback=args.lower_fallback
-        )
+            args.vectors, vectors_dir=args.vectors_dir, lower_fallback=args.lower_fallback,
+            trust_pickle=args.trust_pickle,
+        )  # fmt: skip
         timings["load vectors"] = time.perf_counter() - start
 
     lengths = [len(example.text) for example in dataset]
@@ -196,14 +212,64 @@ def cmd_train(args) -> int:
 
         run = TextRunDir(args.resume)
         run.check()
-        result = train_text(run.config(), run.path, resume=True)
-        run_dir = run.path
+        config, run_dir, resume = run.config(), run.path, True
     else:
         config = train_config(args)
-        run_dir = args.output or default_run_dir(config["model"])
-        result = train_text(config, run_dir)
+        run_dir, resume = args.output or default_run_dir(config["model"]), False
+    with interruptible_run(run_dir, "textcls train"):
+        result = train_text(config, run_dir, resume=resume, trust_pickle=args.trust_pickle)
     _print_final(result, run_dir)
     return 0
+
+
+@contextlib.contextmanager
+def interruptible_run(run_dir, command: str):
+    """Turn Ctrl-C or SIGTERM while training ``run_dir`` into an :class:`Interrupted` that says what was kept
+    (the checkpoints of the finished epochs) and how to continue (``COMMAND --resume RUN_DIR``).
+
+    Args:
+        run_dir: the run directory being trained.
+        command: the training command (``textcls train``, ``textcls image train``).
+    """
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        kept = any(Path(run_dir).rglob("last.pt"))  # checkpoints/last.pt, or a first phase's
+        detail = f"the finished epochs are kept in {run_dir}; continue with: {command} --resume {run_dir}"
+        raise Interrupted(getattr(exc, "signum", signal.SIGINT), detail if kept else "no epoch had finished") from None
+
+
+class Interrupted(KeyboardInterrupt):
+    """The command was stopped by SIGINT (Ctrl-C) or SIGTERM; the CLI exits with 128 + the signal's number.
+
+    Args:
+        signum: the signal.
+        detail: what was kept and how to continue (printed after ``interrupted``).
+    """
+
+    def __init__(self, signum: int = signal.SIGINT, detail: str = ""):
+        super().__init__(detail)
+        self.signum = int(signum)
+        self.detail = detail
+
+
+def _terminate(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While the body runs (in the main thread), SIGTERM (``kill``, ``docker stop``, schedulers) interrupts it as
+    Ctrl-C does: the exception unwinds through every ``finally`` (temporary files removed, the last checkpoint
+    whole); the previous handler is put back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_final(result: dict, run_dir) -> None:
@@ -268,6 +334,29 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_vectors_convert(args) -> int:
+    from textcls.embeddings.convert import convert_vectors
+
+    count, dim = convert_vectors(args.source, args.target, trust_pickle=args.trust_pickle, vectors_dir=args.vectors_dir)
+    print(f"wrote {count:,} vectors of {dim} dimensions to {args.target}")
+    return 0
+
+
+def add_vectors_commands(commands) -> None:
+    """``textcls vectors convert IN OUT``: any vectors file textcls reads → word2vec text or binary."""
+    vectors = commands.add_parser("vectors", help="word-vector files: convert to a safe format")
+    sub = vectors.add_subparsers(dest="vectors_command", metavar="COMMAND")
+    sub.required = True
+    convert = sub.add_parser(
+        "convert", help="write vectors as word2vec text (.txt, .vec, .txt.gz) or binary (.bin), loadable untrusted"
+    )
+    convert.add_argument("source", help="vectors file or preset (a gensim .kv/.model needs --trust-pickle)")
+    convert.add_argument("target", help="the file to write: .txt, .vec, .txt.gz, .vec.gz or .bin (must not exist)")
+    convert.add_argument("--vectors-dir", help="folder holding named vectors files (also $TEXTCLS_VECTORS_DIR)")
+    add_trust_pickle_option(convert)
+    convert.set_defaults(run=cmd_vectors_convert)
+
+
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The data, model and training options shared by ``train`` and ``compare-embeddings``."""
     parser.add_argument("file", nargs="?", help="training data (csv / tsv / json / jsonl, optionally .gz)")
@@ -302,7 +391,13 @@ def cmd_compare(args) -> int:
         torch.set_num_threads(args.threads)
     config = train_config(args)
     output = Path(args.output) if args.output else default_run_dir(config["model"], root="compare")
-    summary = compare_embeddings(config, args.embeddings, seeds=args.seeds, output_dir=output)
+    try:
+        summary = compare_embeddings(
+            config, args.embeddings, seeds=args.seeds, output_dir=output, trust_pickle=args.trust_pickle
+        )
+    except KeyboardInterrupt as exc:
+        kept = f"finished runs and epochs are kept in {output}; rerun the same command to continue"
+        raise Interrupted(getattr(exc, "signum", signal.SIGINT), kept) from None
     print(markdown(summary), end="")
     print(f"comparison saved in {output}/ (summary.md/.csv/.json, runs.csv, accuracy.png, valid_curves.png, runs/)")
     return 0
@@ -356,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seeds", type=int, default=3, help="runs per choice (seeds 0..N-1; default 3)")
     compare.add_argument("--output", help="comparison folder (default compare/MODEL-TIMESTAMP); reruns resume")
     compare.add_argument("--vectors-dir", help="folder holding named vectors files (also $TEXTCLS_VECTORS_DIR)")
+    add_trust_pickle_option(compare)
     compare.set_defaults(run=cmd_compare, vectors=None, lower_fallback=False, freeze_embeddings=False,
                          freeze_epochs=None, resume=None)  # fmt: skip
 
@@ -374,10 +470,24 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default="cpu")
     predict.set_defaults(run=cmd_predict)
 
+    add_vectors_commands(commands)
+
     from textcls.image.cli import add_image_commands
 
     add_image_commands(commands)
     return parser
+
+
+def _silence_stdout() -> None:
+    """Point standard output at ``/dev/null`` so that the interpreter's final flush of what is still buffered
+    cannot fail a second time on the closed pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (captured output)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,15 +507,25 @@ def main(argv: list[str] | None = None) -> int:
     from textcls.registry import import_model_module
 
     try:
-        for spec in args.model_module or []:
-            import_model_module(spec)
-        return args.run(args)
+        with sigterm_as_interrupt():
+            for name, allowed in COMMAND_LINE_RANGES.items():
+                check_range(getattr(args, name, None), allowed, "--" + name.replace("_", "-"))
+            for spec in args.model_module or []:
+                import_model_module(spec)
+            status = args.run(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+            return status
+    except BrokenPipeError:  # the reader went away (textcls predict ... | head -1): stop quietly, as cat does
+        _silence_stdout()
+        return 128 + signal.SIGPIPE
     except TextclsError as exc:
         print(f"textcls: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("textcls: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        detail = getattr(exc, "detail", "")
+        print(f"textcls: interrupted ({signal.Signals(signum).name}){': ' + detail if detail else ''}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

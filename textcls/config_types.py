@@ -19,13 +19,16 @@ import csv
 from dataclasses import dataclass, field
 from typing import Literal
 
-from textcls.conversion import INLINE, section_from_dict, section_to_dict
+from textcls.conversion import INLINE, SEED_RANGE, Range, bounded, check_ranges, section_from_dict, section_to_dict
 from textcls.errors import TextclsError
 from textcls.read_options import ReadOptions
 from textcls.read_options import cli_flag as _flag
 
 __all__ = ["ColumnOptions", "DataConfig", "ImageDataConfig", "ImageFiles", "PhasesConfig", "ReadOptions", "Section",
            "TextFiles"]  # fmt: skip
+
+AT_LEAST_0, AT_LEAST_1 = Range(0), Range(1)
+SHARE = Range(0, 1, high_open=True)  # a share that may be 0 but never all
 
 
 def _check_read_options(options: ReadOptions) -> None:
@@ -47,15 +50,14 @@ def _check_read_options(options: ReadOptions) -> None:
             raise TextclsError(f"data.csv_reader_params: {exc}") from None
 
 
-def _check(condition: bool, key: str, value, expected: str) -> None:
-    if not condition:
-        raise TextclsError(f"{key} must be {expected}, not {value!r}")
-
-
 class Section:
-    """Mixin of the typed sections: ``from_dict`` / ``to_dict`` (see :mod:`textcls.conversion`)."""
+    """Mixin of the typed sections: ``from_dict`` / ``to_dict`` (see :mod:`textcls.conversion`); every field
+    declared with :func:`~textcls.conversion.bounded` is range-checked when the section is built."""
 
     SECTION = ""  # the dotted name of the section in a config, for messages
+
+    def __post_init__(self):
+        check_ranges(self, self.SECTION)
 
     @classmethod
     def from_dict(cls, values=None, section: str | None = None):
@@ -121,31 +123,26 @@ class DataConfig(Section):
     SECTION = "data"
     tokenizer: str = "basic_english"
     lower: bool = True
-    min_freq: int = 1
-    max_size: int | None = None
-    max_length: int | None = None
-    batch_size: int = 64
-    max_tokens: int | None = None
-    valid_split: float = 0.1
-    split_seed: int | None = None
+    min_freq: int = bounded(1, AT_LEAST_1)
+    max_size: int | None = bounded(None, AT_LEAST_1)
+    max_length: int | None = bounded(None, AT_LEAST_1)
+    batch_size: int = bounded(64, AT_LEAST_1)
+    max_tokens: int | None = bounded(None, AT_LEAST_1)
+    valid_split: float = bounded(0.1, SHARE)
+    split_seed: int | None = bounded(None, SEED_RANGE)
     unk_init: Literal["zeros", "normal", "uniform"] | None = "normal"
     vectors: str | None = None
     vectors_dir: str | None = None
     lower_fallback: bool = False
     vectors_vocab: bool = False
-    vectors_epochs: int = 5
+    vectors_epochs: int = bounded(5, AT_LEAST_1)
     multilabel: bool = False
     label_sep: str = "|"
     column_options: ColumnOptions = field(default_factory=ColumnOptions, metadata={INLINE: True})
     read_options: ReadOptions = field(default_factory=ReadOptions, metadata={INLINE: True})
 
     def __post_init__(self):
-        for key in ("min_freq", "batch_size", "vectors_epochs"):
-            _check(getattr(self, key) >= 1, f"data.{key}", getattr(self, key), "at least 1")
-        for key in ("max_size", "max_length", "max_tokens"):
-            value = getattr(self, key)
-            _check(value is None or value >= 1, f"data.{key}", value, "at least 1 or null")
-        _check(0 <= self.valid_split < 1, "data.valid_split", self.valid_split, "at least 0 and below 1")
+        super().__post_init__()  # the declared ranges
         _check_read_options(self.read_options)
 
 
@@ -176,14 +173,9 @@ class ImageDataConfig(Section):
     root: str | None = None
     download: bool = False
     transform: Literal["basic", "augment", "imagenet"] = "basic"
-    batch_size: int = 64
-    valid_split: float = 0.2
-    num_workers: int = 0
-
-    def __post_init__(self):
-        _check(self.batch_size >= 1, "data.batch_size", self.batch_size, "at least 1")
-        _check(0 < self.valid_split < 1, "data.valid_split", self.valid_split, "above 0 and below 1")
-        _check(self.num_workers >= 0, "data.num_workers", self.num_workers, "at least 0")
+    batch_size: int = bounded(64, AT_LEAST_1)
+    valid_split: float = bounded(0.2, Range(0, 1, low_open=True, high_open=True))
+    num_workers: int = bounded(0, AT_LEAST_0)
 
 
 @dataclass
@@ -193,8 +185,8 @@ class PhasesConfig(Section):
     """
 
     SECTION = "phases"
-    freeze_epochs: int = 0
-    unfreeze_lr: float | None = 0.0001
+    freeze_epochs: int = bounded(0, AT_LEAST_0)
+    unfreeze_lr: float | None = bounded(0.0001, Range(0, low_open=True))
 
 
 @dataclass

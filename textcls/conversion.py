@@ -21,6 +21,7 @@ from textcls.errors import TextclsError
 
 T = TypeVar("T")
 INLINE = "inline"  # field metadata: this sub-section's keys sit in the parent mapping (see section_from_dict)
+RANGE = "range"  # field metadata: the Range its (non-null) value must lie in (see check_ranges)
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
@@ -101,6 +102,83 @@ def section_from_dict(cls: type[T], values: Mapping | T | None, section: str = "
             raise TextclsError(f"unknown {section} setting(s): {unknown}; valid: {valid}")
         raise TextclsError(f"unknown config section(s): {unknown}; sections are {valid}")
     return cls(**arguments)
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The allowed values of a number: ``Range(low=1)`` is "at least 1", ``Range(0, 1, high_open=True)`` "at least
+    0 and below 1", ``Range(0, low_open=True)`` "above 0". Declared once on a config field (``metadata={RANGE:
+    Range(...)}``), it is checked for YAML, ``--set`` and flags alike.
+
+    Args:
+        low, high: the bounds (``None``: unbounded).
+        low_open, high_open: the bound itself is not allowed.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or not (value > self.high or (self.high_open and value == self.high))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'above' if self.low_open else 'at least'} {_plain(self.low)}")
+        if self.high is not None:
+            parts.append(f"{'below' if self.high_open else 'at most'} {_plain(self.high)}")
+        return " and ".join(parts) or "any number"
+
+
+def _plain(number: float) -> str:
+    """``1`` for 1.0, ``4294967295`` for 2**32 - 1, ``0.5`` for 0.5."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+def check_range(value, allowed: Range, key: str, nullable: bool = False) -> None:
+    """Raise ``key must be <allowed>, not <value>`` when the number ``value`` is outside ``allowed``.
+
+    Args:
+        value: the converted value (``None`` passes: the type allows or refuses null).
+        allowed: the :class:`Range`.
+        key: the option's name for the message (``training.epochs``, ``--threads``).
+        nullable: add "or null" to the message (the setting may be left unset).
+    """
+    if value is not None and value not in allowed:
+        raise TextclsError(f"{key} must be {allowed}{' or null' if nullable else ''}, not {value!r}")
+
+
+def check_ranges(obj, section: str = "") -> None:
+    """Check every field of the dataclass ``obj`` that declares a :class:`Range` (``metadata={RANGE: ...}``).
+
+    Args:
+        obj: a config section (a dataclass instance).
+        section: its dotted name, for messages (``training``).
+    """
+    hints = field_types(type(obj))
+    for f in dataclasses.fields(obj):
+        allowed = f.metadata.get(RANGE)
+        if allowed is not None:
+            nullable = type(None) in typing.get_args(hints.get(f.name))
+            check_range(getattr(obj, f.name), allowed, _join(section, f.name), nullable)
+
+
+def bounded(default, allowed: Range, **metadata):
+    """A dataclass field whose value must lie in ``allowed`` (checked by :func:`check_ranges`).
+
+    Args:
+        default: the field's default.
+        allowed: its :class:`Range`.
+        **metadata: further field metadata (``help=``).
+    """
+    return dataclasses.field(default=default, metadata={RANGE: allowed, **metadata})
+
+
+SEED_RANGE = Range(0, 2**32 - 1)  # what numpy and torch accept as a seed
 
 
 def section_keys(cls) -> list[str]:

@@ -194,7 +194,7 @@ class Vocab:
                 (``torch.Tensor.normal_``) or ``"zeros" | "normal" | "uniform"``; default the Vectors' own.
             cache: legacy torchtext's vectors directory (default ``./.vector_cache`` among the searched ones).
             **kwargs: ``max_vectors``, ``lower_fallback`` (try the lower-cased word), ``vectors_dir``,
-                ``download``.
+                ``download``, ``trust_pickle`` (load a gensim pickle; refused by default).
 
         Returns:
             The :class:`~textcls.embeddings.Coverage` report.

@@ -28,7 +28,7 @@ def load_vectors(name, **kwargs) -> Vectors:
     Args:
         name: a path, a preset (``"glove.6B.100d"``, ``"charngram.100d"``) or a file name in a vectors directory.
         **kwargs: as for :class:`Vectors` (``restrict_to``, ``cache``, ``url``, ``unk_init``, ``max_vectors``,
-            ``vectors_dir``, ``download``).
+            ``vectors_dir``, ``download``, ``trust_pickle``: load a gensim pickle, refused by default).
     """
     return vectors_by_name(name, **kwargs)
 

@@ -156,6 +156,7 @@ def attach_vectors(
     vectors_dir=None,
     max_vectors: int | None = None,
     download: bool = True,
+    trust_pickle: bool = False,
 ):
     """Attach ``vectors`` (a :class:`Vectors`, a preset, a path, or a list of them, concatenated) to ``vocab``.
 
@@ -171,6 +172,7 @@ def attach_vectors(
         vectors_dir: a directory searched first for named vectors.
         max_vectors: read only the first this many vectors of each named file.
         download: try the download for presets that are nowhere.
+        trust_pickle: load gensim ``.kv``/``.model`` pickles (refused by default: they can run code).
 
     Returns:
         The :class:`Coverage` (for a list, of the concatenation).
@@ -191,7 +193,8 @@ def attach_vectors(
     wanted |= {token.strip() for token in wanted}
     if lower_fallback:
         wanted |= {token.lower() for token in wanted}
-    options = {"cache": cache, "vectors_dir": vectors_dir, "max_vectors": max_vectors, "download": download}
+    options = {"cache": cache, "vectors_dir": vectors_dir, "max_vectors": max_vectors, "download": download,
+               "trust_pickle": trust_pickle}  # fmt: skip
     if unk_init is not None and not isinstance(unk_init, str):
         options["unk_init"] = unk_init  # legacy passed it on to the Vectors it built
     loaded = [

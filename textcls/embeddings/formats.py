@@ -30,6 +30,28 @@ log = logging.getLogger("textcls")
 
 TEXT_SUFFIXES = (".txt", ".vec", ".csv", ".tsv")
 GENSIM_SUFFIXES = (".kv", ".model", ".wv")
+PICKLE_TRUST_HINT = "--trust-pickle (Python: trust_pickle=True)"
+
+
+def check_pickle_trusted(file: Path, trust_pickle: bool) -> None:
+    """Refuse the gensim pickle ``file`` unless ``trust_pickle``; when trusted, log a warning that it is unpickled.
+
+    Args:
+        file: the gensim ``.kv`` / ``.model`` / ``.wv`` file.
+        trust_pickle: the user's explicit ``--trust-pickle`` / ``trust_pickle=True``.
+
+    Raises:
+        DataError: without ``trust_pickle``; the message names the safe conversion.
+    """
+    if not trust_pickle:
+        raise DataError(
+            "this is a Python pickle (as gensim .kv/.model/.wv files are), which can run any code when loaded, so "
+            f"textcls does not load it; convert a file you trust once: textcls vectors convert {file} VECTORS.txt "
+            f"--trust-pickle (word2vec text; .txt.gz or .bin also work), then use VECTORS.txt; or pass "
+            f"{PICKLE_TRUST_HINT} to load it as it is",
+            file,
+        )
+    log.warning("%s: unpickling a gensim file (trusted with --trust-pickle): any code inside it runs", file)
 
 
 def split_archive_path(path: str | Path) -> tuple[Path, str | None]:
@@ -42,7 +64,8 @@ def split_archive_path(path: str | Path) -> tuple[Path, str | None]:
 
 
 def detect_vectors_format(path: str | Path) -> str:
-    """Return ``"text"``, ``"word2vec-binary"``, ``"fasttext-bin"`` or ``"gensim"`` from the file name/bytes."""
+    """Return ``"text"``, ``"word2vec-binary"``, ``"fasttext-bin"`` or ``"gensim"`` from the file name/bytes (a
+    file that starts as a pickle does, whatever its name, is ``"gensim"``: a pickle)."""
     file, member = split_archive_path(path)
     if member is None and file.suffix.lower() == ".zip" and file.is_file():
         with zipfile.ZipFile(file) as archive:
@@ -60,6 +83,12 @@ def detect_vectors_format(path: str | Path) -> str:
         # fastText models start with the magic number 793712314 (little-endian int32)
         return "fasttext-bin" if head == (793712314).to_bytes(4, "little") else "word2vec-binary"
     if name.endswith(GENSIM_SUFFIXES):
+        return "gensim"
+    with open_binary(file, member) as handle:
+        head = handle.read(2)
+    if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # a pickle (protocol 2-5), whatever its name
+        if member is not None:
+            raise DataError("binary vectors inside a zip are not supported; unzip the file first", file)
         return "gensim"
     return "text"
 
@@ -311,13 +340,26 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
     return words, matrix
 
 
-def read_gensim_vectors(path, kind: str, restrict_to=None, max_vectors=None):
+def read_gensim_vectors(path, kind: str, restrict_to=None, max_vectors=None, trust_pickle: bool = False):
     """Load a word2vec binary, fastText ``.bin`` or gensim ``KeyedVectors`` file through gensim.
 
-    Returns ``(words, matrix, keyed_vectors)``; the gensim object is kept for fastText models, whose
-    character n-grams give vectors for out-of-vocabulary words.
+    word2vec binary and fastText ``.bin`` files are parsed as numbers (no code in them can run). gensim
+    ``.kv`` / ``.model`` / ``.wv`` files are Python pickles, which run whatever code they hold when loaded: they
+    are refused unless ``trust_pickle`` (then loaded with a warning).
 
-    gensim ``.kv``/``.model`` files are Python pickles: load only files you trust.
+    Args:
+        path: the file.
+        kind: ``"word2vec-binary"``, ``"fasttext-bin"`` or ``"gensim"`` (:func:`detect_vectors_format`).
+        restrict_to: keep only these words.
+        max_vectors: keep only the first this many vectors.
+        trust_pickle: load a gensim pickle (only for a file you made or trust).
+
+    Returns:
+        ``(words, matrix, keyed_vectors)``; the gensim object is kept for fastText models, whose character
+        n-grams give vectors for out-of-vocabulary words.
+
+    Raises:
+        DataError: an unreadable file, or a gensim pickle without ``trust_pickle``.
     """
     from gensim.models import KeyedVectors
     from gensim.models.fasttext import load_facebook_vectors
@@ -327,6 +369,8 @@ def read_gensim_vectors(path, kind: str, restrict_to=None, max_vectors=None):
         raise DataError("binary vectors inside a zip are not supported; unzip the file first", file)
     if not file.exists():
         raise DataError("vectors file not found", file)
+    if kind == "gensim":
+        check_pickle_trusted(file, trust_pickle)
     try:
         if kind == "fasttext-bin":
             keyed = load_facebook_vectors(str(file))

@@ -255,6 +255,8 @@ class Vectors:
         restrict_to: keep only these words (e.g. a vocabulary's ``itos``): less memory, faster load.
         vectors_dir: where to look for named files first (the CLI's ``--vectors-dir``).
         download: try the download for names that are not on disk.
+        trust_pickle: load a gensim ``.kv``/``.model`` file, a Python pickle that can run code when loaded
+            (refused by default; only for files you trust); a warning is logged.
 
     Attributes:
         itos, stoi, vectors (``torch.FloatTensor [n, dim]``), dim, source.
@@ -272,7 +274,9 @@ class Vectors:
         restrict_to: Iterable[str] | None = None,
         vectors_dir=None,
         download: bool = True,
+        trust_pickle: bool = False,
     ):
+        self.trust_pickle = bool(trust_pickle)
         self.unk_init = unk_init if unk_init is not None else torch.Tensor.zero_
         self.subwords: SubwordTable | None = None
         cache_dir = None if cache is False else (Path(cache) if cache else vcache.default_cache_dir())
@@ -284,7 +288,7 @@ class Vectors:
     def _load(self, source: str, cache_dir, max_vectors, restrict_to):
         kind = detect_vectors_format(source)
         if kind != "text":
-            words, matrix, keyed = read_gensim_vectors(source, kind, restrict_to, max_vectors)
+            words, matrix, keyed = read_gensim_vectors(source, kind, restrict_to, max_vectors, self.trust_pickle)
             if keyed is not None:
                 self.subwords = SubwordTable(keyed.vectors_ngrams, keyed.min_n, keyed.max_n)
             return words, matrix

@@ -43,15 +43,17 @@ def cmd_train(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    from textcls.cli import interruptible_run
+
     if args.resume:
-        run_dir = args.resume
-        result = train_image({}, run_dir, resume=True)
+        config, run_dir, resume = {}, args.resume, True
     else:
         config = train_config(args)
         if not config["files"]["data"]:
             raise TextclsError("image train needs --data NAME_OR_DIR (or files.data in --config, or --resume RUN_DIR)")
-        run_dir = args.output or default_run_dir(config["model"])
-        result = train_image(config, run_dir)
+        run_dir, resume = args.output or default_run_dir(config["model"]), False
+    with interruptible_run(run_dir, "textcls image train"):
+        result = train_image(config, run_dir, resume=resume)
     for split in ("valid", "test"):
         if split in result:
             metrics = result[split]

@@ -101,26 +101,29 @@ def parse_choices(items) -> list[EmbeddingChoice]:
     return choices
 
 
-def common_dim(choices: list[EmbeddingChoice], base: dict) -> int:
-    """One embedding size for every choice: the first pretrained file's, else the model's ``embedding_dim``."""
+def common_dim(choices: list[EmbeddingChoice], base: dict, trust_pickle: bool = False) -> int:
+    """One embedding size for every choice: the first pretrained file's, else the model's ``embedding_dim``
+    (``trust_pickle``: a gensim pickle may be read, as ``--trust-pickle`` allows)."""
     from textcls.embeddings import Vectors
 
     data = base.get("data", {})
     for choice in choices:
         if choice.source and choice.source not in TRAINED:
-            return Vectors(choice.source, vectors_dir=data.get("vectors_dir")).dim
+            return Vectors(choice.source, vectors_dir=data.get("vectors_dir"), trust_pickle=trust_pickle).dim
     return int(base.get("model_options", {}).get("embedding_dim") or EMBEDDING_OPTIONS["embedding_dim"])
 
 
-def _run(config: dict, run_dir: Path) -> dict:
+def _run(config: dict, run_dir: Path, trust_pickle: bool = False) -> dict:
     """Train one run, or read back a finished one, or resume an interrupted one."""
     run = TextRunDir(run_dir)
     if run.file("metrics.json").exists():
         return run.read_json("metrics.json")
-    return train_text(config, run_dir, resume=run.checkpoints.last.exists())
+    return train_text(config, run_dir, resume=run.checkpoints.last.exists(), trust_pickle=trust_pickle)
 
 
-def compare_embeddings(base: dict, embeddings, seeds: int = 3, output_dir: str | Path = "compare"):
+def compare_embeddings(
+    base: dict, embeddings, seeds: int = 3, output_dir: str | Path = "compare", trust_pickle: bool = False
+):
     """Train ``base``'s model once per embedding choice and seed; write and return the comparison.
 
     Args:
@@ -129,6 +132,7 @@ def compare_embeddings(base: dict, embeddings, seeds: int = 3, output_dir: str |
         seeds: runs per choice (seeds 0 … N-1).
         output_dir: where ``runs/``, ``summary.{md,csv,json}``, ``runs.csv``, ``accuracy.png`` and
             ``valid_curves.png`` go.
+        trust_pickle: allow gensim pickle vectors files (``--trust-pickle``; they can run code when loaded).
 
     Returns:
         a pandas DataFrame with one row per choice (mean ± std of test accuracy and macro-F1, vocabulary
@@ -141,7 +145,7 @@ def compare_embeddings(base: dict, embeddings, seeds: int = 3, output_dir: str |
         raise TextclsError("--seeds must be at least 1")
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    dim = common_dim(choices, base)
+    dim = common_dim(choices, base, trust_pickle)
     shared = {
         "data": {"vectors_vocab": False, "split_seed": base.get("data", {}).get("split_seed") or 0},
         "model_options": {"embedding_dim": dim},
@@ -159,7 +163,7 @@ def compare_embeddings(base: dict, embeddings, seeds: int = 3, output_dir: str |
             config = merge(configs[choice], {"training": {"seed": seed}})
             run_dir = output / "runs" / f"{choice.slug}-seed{seed}"
             print(f"compare: {choice.label}, seed {seed} → {run_dir}", flush=True)
-            result = _run(config, run_dir)
+            result = _run(config, run_dir, trust_pickle)
             rows.append(_run_row(choice, seed, result, run_dir))
             curves.setdefault(choice.short, []).append(
                 [(row.get("valid") or {}).get("accuracy") for row in result["history"]]

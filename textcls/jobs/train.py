@@ -106,9 +106,15 @@ class TextData:
         )  # fmt: skip
 
 
-def attach_embeddings(config: TextRunConfig | dict, text_data: TextData):
+def attach_embeddings(config: TextRunConfig | dict, text_data: TextData, trust_pickle: bool = False):
     """Give the vocabulary the configured vectors (a file/preset, or ``word2vec``/``fasttext`` trained on the
-    training split, as large as ``model_options.embedding_dim``); returns the coverage report or ``None``."""
+    training split, as large as ``model_options.embedding_dim``); returns the coverage report or ``None``.
+
+    Args:
+        config: the run's config.
+        text_data: its data (the vocabulary receives the vectors).
+        trust_pickle: load a gensim pickle as ``data.vectors`` (``--trust-pickle``; never read from a config).
+    """
     from textcls.embeddings import attach_vectors, fill_vectors, train_vectors
 
     config = TextRunConfig.from_dict(config)
@@ -129,14 +135,17 @@ def attach_embeddings(config: TextRunConfig | dict, text_data: TextData):
         # pretrained meaning instead of becoming <unk> (no test data is looked at)
         from textcls.embeddings import Vectors
 
-        source = Vectors(source, vectors_dir=data.vectors_dir)
+        source = Vectors(source, vectors_dir=data.vectors_dir, trust_pickle=trust_pickle)
         vocab.extend(source)
     return attach_vectors(
-        vocab, source, unk_init=data.unk_init, lower_fallback=data.lower_fallback, vectors_dir=data.vectors_dir
-    )
+        vocab, source, unk_init=data.unk_init, lower_fallback=data.lower_fallback, vectors_dir=data.vectors_dir,
+        trust_pickle=trust_pickle,
+    )  # fmt: skip
 
 
-def train_text(config: TextRunConfig | dict, run_dir: str | Path, resume: bool = False) -> dict:
+def train_text(
+    config: TextRunConfig | dict, run_dir: str | Path, resume: bool = False, trust_pickle: bool = False
+) -> dict:
     """Run the whole training job; returns the final metrics (also written to ``run_dir/metrics.json``).
 
     Args:
@@ -144,6 +153,7 @@ def train_text(config: TextRunConfig | dict, run_dir: str | Path, resume: bool =
             :class:`~textcls.config.TextRunConfig`); any missing setting takes its default.
         run_dir: the run directory (created; with ``resume``, an existing run to continue).
         resume: continue from the run's last checkpoint.
+        trust_pickle: load gensim pickle vectors (``--trust-pickle``); refused by default, as they can run code.
     """
     started = time.perf_counter()
     run = TextRunDir(run_dir)
@@ -160,7 +170,7 @@ def train_text(config: TextRunConfig | dict, run_dir: str | Path, resume: bool =
         config = TextRunConfig.from_dict(config)
         text_data = TextData(config)
         text_data.build_vocab(config.data)
-        coverage = attach_embeddings(config, text_data)
+        coverage = attach_embeddings(config, text_data, trust_pickle)
         if coverage is not None:
             config.model_options["embedding_dim"] = coverage.dim  # the saved model's shape
             print(f"vectors: {coverage}")

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from textcls.conversion import section_from_dict
+from textcls.conversion import SEED_RANGE, Range, bounded, check_ranges, section_from_dict
 from textcls.errors import TextclsError
 from textcls.training.callbacks import Callback
 from textcls.training.checkpoints import (
@@ -70,25 +70,28 @@ class TrainerConfig:
             0.99) and validate, checkpoint and finish with the average (``0``: off).
     """
 
-    epochs: int = 10
-    lr: float = 1e-3
+    epochs: int = bounded(10, Range(1))
+    lr: float = bounded(1e-3, Range(0))  # 0 is allowed: nothing moves (a check of the loop)
     optimizer: str = "adam"
-    weight_decay: float = 0.0
-    momentum: float = 0.9
+    weight_decay: float = bounded(0.0, Range(0))
+    momentum: float = bounded(0.9, Range(0, 1))
     scheduler: str = "none"
-    step_size: int = 1
-    gamma: float = 0.5
-    clip_grad_norm: float | None = 5.0
-    accumulation_steps: int = 1
+    step_size: int = bounded(1, Range(1))
+    gamma: float = bounded(0.5, Range(0, 1, low_open=True, high_open=True))
+    clip_grad_norm: float | None = bounded(5.0, Range(0))
+    accumulation_steps: int = bounded(1, Range(1))
     amp: bool = True
     device: str = "auto"
     monitor: str = "accuracy"
-    patience: int | None = 3
-    min_delta: float = 0.0
-    seed: int = 0
+    patience: int | None = bounded(3, Range(0))
+    min_delta: float = bounded(0.0, Range(0))
+    seed: int = bounded(0, SEED_RANGE)
     progress: bool | None = None
     restore_best: bool = True
-    ema_decay: float = 0.0
+    ema_decay: float = bounded(0.0, Range(0, 1, high_open=True))
+
+    def __post_init__(self):
+        check_ranges(self, "training")  # the ranges above, one line naming the key (training.epochs ...)
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainerConfig:
@@ -364,10 +367,7 @@ class Trainer:
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 bar.close()
-                raise TextclsError(
-                    f"the training loss became {loss_value} in epoch {epoch + 1}, batch {index + 1}; stopped "
-                    "(the last good checkpoint is kept): lower --lr, or keep --clip-grad-norm on"
-                )
+                raise TextclsError(self._diverged_message(loss_value, epoch, index))
             self.scaler.scale(loss / config.accumulation_steps).backward()
             last_in_epoch = index + 1 == len(train_batches)
             if (index + 1) % config.accumulation_steps == 0 or last_in_epoch:
@@ -392,6 +392,21 @@ class Trainer:
             seconds=seconds,
             examples_per_s=tracker.examples / seconds if seconds > 0 else 0.0,
             tokens_per_s=tokens / seconds if seconds > 0 else 0.0,
+        )
+
+    def _diverged_message(self, loss_value: float, epoch: int, index: int) -> str:
+        """What to say when the loss is NaN or infinite: where, what was kept, and the two settings that help
+        (named as the ``train`` commands take them: ``--lr``, ``--set training.clip_grad_norm=N``)."""
+        kept = " (the checkpoint of the last finished epoch is kept)" if epoch > 0 and self.run_dir else ""
+        lr, clip = self.config.lr, self.config.clip_grad_norm
+        clipping = (
+            f"clip gradients harder with --set training.clip_grad_norm={clip / 5:g} (now {clip:g})"
+            if clip
+            else "clip gradients with --set training.clip_grad_norm=5 (now off)"
+        )
+        return (
+            f"the training loss became {loss_value} in epoch {epoch + 1}, batch {index + 1}; stopped{kept}: lower "
+            f"the learning rate with --lr {lr / 10:g} (now {lr:g}), or {clipping}"
         )
 
     def _optimizer_step(self) -> None:
