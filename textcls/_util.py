@@ -42,6 +42,30 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def atomic_save(
+    path: str | os.PathLike, write: Callable[[Path], object], hint: str = "free some space and run the command again"
+) -> Path:
+    """:func:`atomic_write` for a file of a run (checkpoint, config, metrics): an ``OSError`` while writing or
+    renaming it (a full disk, a quota, a read-only folder) becomes one line naming the file, and — as with
+    :func:`atomic_write` — no temporary file is left and the previous version of ``path`` stays whole.
+
+    Args:
+        path: the file to write.
+        write: called with the temporary path; writes the whole content there.
+        hint: what the user can do, after the reason.
+
+    Raises:
+        TextclsError: ``cannot write PATH: REASON; HINT``.
+    """
+    from textcls.errors import TextclsError
+
+    try:
+        return atomic_write(path, write)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise TextclsError(f"cannot write {path}: {reason}; no temporary file is left; {hint}") from None
+
+
 @contextlib.contextmanager
 def paused_gc():
     """Pause the cyclic garbage collector while building many small objects (halves load time; the objects

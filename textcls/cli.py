@@ -71,6 +71,11 @@ def add_trust_pickle_option(parser) -> None:
     )  # fmt: skip
 
 
+def add_overwrite_option(parser) -> None:
+    """``--overwrite``: replace a non-empty ``--output`` (refused otherwise, and while it is being trained)."""
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output directory")
+
+
 def given(settings: dict) -> dict:
     """``settings`` without the ``None`` values (flags not given)."""
     return {key: value for key, value in settings.items() if value is not None}
@@ -167,8 +172,8 @@ def cmd_models(args) -> int:
     return 0
 
 
-def train_config(args) -> dict:
-    """The resolved config of ``textcls train``: model defaults, ``--config``, flags, ``--set``."""
+def flag_layers(args) -> list[dict]:
+    """The settings ``textcls train`` was given, as config layers in order: the flags, then each ``--set``."""
     from textcls import config as cfg
 
     data = {"tokenizer": args.tokenizer, "vectors": args.vectors, "vectors_dir": args.vectors_dir,
@@ -192,10 +197,28 @@ def train_config(args) -> dict:
         "model_options": model_options,
         "files": given({"train": args.file, "valid": args.valid, "test": args.test}),  # --config's files stay
     }
-    overrides = [flags] + [cfg.parse_assignment(text) for text in args.set or []]
-    config = cfg.resolve(None, args.config, overrides)
+    return [flags] + [cfg.parse_assignment(text) for text in args.set or []]
+
+
+def train_config(args) -> dict:
+    """The resolved config of ``textcls train``: model defaults, ``--config``, flags, ``--set``."""
+    from textcls import config as cfg
+
+    config = cfg.resolve(None, args.config, flag_layers(args))
     if not config["files"]["train"]:
         raise TextclsError(f"{args.command} needs a FILE (the training data), or files.train in --config")
+    return config
+
+
+def resume_config(args, saved: dict) -> dict:
+    """The saved config of the run ``--resume`` continues with what the command line gives merged in (the run
+    refuses any change but ``--epochs`` and ``--device``)."""
+    from textcls import config as cfg
+
+    config = saved
+    layers = ([cfg.read_config_file(args.config)] if args.config else []) + flag_layers(args)
+    for layer in layers:
+        config = cfg.merge(config, {key: value for key, value in layer.items() if value is not None})
     return config
 
 
@@ -212,12 +235,12 @@ def cmd_train(args) -> int:
 
         run = TextRunDir(args.resume)
         run.check()
-        config, run_dir, resume = run.config(), run.path, True
+        config, run_dir, resume = resume_config(args, run.config()), run.path, True
     else:
         config = train_config(args)
         run_dir, resume = args.output or default_run_dir(config["model"]), False
     with interruptible_run(run_dir, "textcls train"):
-        result = train_text(config, run_dir, resume=resume, trust_pickle=args.trust_pickle)
+        result = train_text(config, run_dir, resume=resume, trust_pickle=args.trust_pickle, overwrite=args.overwrite)
     _print_final(result, run_dir)
     return 0
 
@@ -436,7 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
     freeze.add_argument("--freeze-embeddings", action="store_true", help="keep pretrained vectors fixed")
     freeze.add_argument("--freeze-epochs", type=int, help="keep vectors fixed for N epochs, then fine-tune")
     train.add_argument("--output", help="run directory (default runs/MODEL-TIMESTAMP)")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    train.add_argument(
+        "--resume", metavar="RUN_DIR",
+        help="continue an interrupted run (or extend a finished one with --epochs N in total; --device may change)",
+    )  # fmt: skip
+    add_overwrite_option(train)
     add_vectors_options(train)
     train.set_defaults(run=cmd_train)
 
@@ -453,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--vectors-dir", help="folder holding named vectors files (also $TEXTCLS_VECTORS_DIR)")
     add_trust_pickle_option(compare)
     compare.set_defaults(run=cmd_compare, vectors=None, lower_fallback=False, freeze_embeddings=False,
-                         freeze_epochs=None, resume=None)  # fmt: skip
+                         freeze_epochs=None, resume=None, overwrite=False)  # fmt: skip
 
     evaluate = commands.add_parser("evaluate", help="metrics of a trained run on a labelled file")
     evaluate.add_argument("run_dir")

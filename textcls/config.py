@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from textcls._util import atomic_write_text
+from textcls._util import atomic_save
 from textcls.config_types import DataConfig, ImageDataConfig, ImageFiles, PhasesConfig, Section, TextFiles
 from textcls.conversion import convert
 from textcls.errors import TextclsError
@@ -164,4 +164,5 @@ def resolve(model: str | None = None, config_file: str | None = None, overrides:
 
 def save_yaml(config: dict, path: str | Path) -> None:
     """Write ``config`` as YAML (atomically)."""
-    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    atomic_save(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

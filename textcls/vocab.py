@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from textcls._util import atomic_write_text
+from textcls._util import atomic_save
 from textcls.errors import ArgumentAssertionError, TextclsError
 
 VOCAB_FORMAT = "textcls.vocab/1"
@@ -260,7 +260,8 @@ class Vocab:
         Args:
             path: the JSON file to write.
         """
-        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False))
+        text = json.dumps(self.to_dict(), ensure_ascii=False)
+        atomic_save(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:

@@ -53,7 +53,7 @@ def cmd_train(args) -> int:
             raise TextclsError("image train needs --data NAME_OR_DIR (or files.data in --config, or --resume RUN_DIR)")
         run_dir, resume = args.output or default_run_dir(config["model"]), False
     with interruptible_run(run_dir, "textcls image train"):
-        result = train_image(config, run_dir, resume=resume)
+        result = train_image(config, run_dir, resume=resume, overwrite=args.overwrite)
     for split in ("valid", "test"):
         if split in result:
             metrics = result[split]
@@ -93,6 +93,8 @@ def cmd_predict(args) -> int:
 
 def add_image_commands(commands) -> None:
     """Add ``image`` with its sub-commands to the main parser's sub-commands."""
+    from textcls.cli import add_overwrite_option
+
     image = commands.add_parser("image", help="image classifiers (the course's CNNs) on the same trainer")
     sub = image.add_subparsers(dest="image_command", metavar="COMMAND")
     sub.required = True
@@ -123,6 +125,7 @@ def add_image_commands(commands) -> None:
     train.add_argument("--threads", type=int, help="CPU threads for torch")
     train.add_argument("--output", help="run directory (default runs/MODEL-TIMESTAMP)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    add_overwrite_option(train)
     train.set_defaults(run=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a trained image run on a dataset")

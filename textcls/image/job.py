@@ -18,7 +18,7 @@ from textcls.image.rundir import ImageRunDir
 from textcls.runs.plots import plot_confusion, plot_learning_curves
 from textcls.training.checkpoints import CheckpointFiles
 from textcls.training.task import Task
-from textcls.training.trainer import Trainer, TrainerConfig, seed_everything
+from textcls.training.trainer import Trainer, TrainerConfig, pick_device, seed_everything
 
 DEFAULT_MODEL = "mnist-cnn"
 
@@ -72,19 +72,27 @@ class ImageRun:
                             data["num_workers"])  # fmt: skip
 
 
-def train_image(config: dict, run_dir: str | Path, resume: bool = False) -> dict:
+def train_image(config: dict, run_dir: str | Path, resume: bool = False, overwrite: bool = False) -> dict:
     """Train, evaluate and save an image classifier; returns the final metrics (also in ``metrics.json``).
+
+    The run is created and locked as a text run is (:meth:`~textcls.runs.rundir.RunDir.training`).
 
     Args:
         config: the resolved config (:func:`resolve_config`) with ``files.data`` (dataset name or directory).
         run_dir: the run directory (with ``resume``: an existing run to continue).
         resume: continue from the last checkpoint of the unfinished phase.
+        overwrite: replace a non-empty ``run_dir`` (refused otherwise, and always while it is being trained).
     """
-    started = time.perf_counter()
     run = ImageRunDir(run_dir)
-    if resume:
-        run.check()
+    with run.training(resume=resume, overwrite=overwrite):
+        return _train_image(run, config, resume)
+
+
+def _train_image(run: ImageRunDir, config: dict, resume: bool) -> dict:
+    """The body of :func:`train_image`, with ``run`` held."""
+    started = time.perf_counter()
     config = cfg.ImageRunConfig.from_dict(run.config() if resume else config).to_dict()
+    pick_device(config["training"]["device"])  # before anything is written: a bad device leaves no run
     seed = int(config["training"].get("seed", 0))
     seed_everything(seed)
     data_config = config["data"]

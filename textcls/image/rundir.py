@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from textcls.config import ImageRunConfig
 from textcls.image.data import Preprocess
 from textcls.image.models import get_model
 from textcls.runs.rundir import RunDir
@@ -25,21 +26,24 @@ class ImageRunDir(RunDir):
 
     KIND = "image"
     FORMAT = "textcls.image-run/1"
+    SCHEMA = ImageRunConfig
     REQUIRED = ("labels.json", "preprocess.json")
 
     def save_setup(self, config: dict, task: Task, preprocess: Preprocess) -> None:
-        """Write what a later evaluate/predict/resume needs, before training starts."""
+        """Write what a later evaluate/predict/resume needs (the run's header), before training starts, and
+        :meth:`~textcls.runs.rundir.RunDir.publish` the run."""
         self.save_config(config)
         self.write_json("labels.json", task.to_dict())
         self.write_json("preprocess.json", preprocess.to_dict())
+        self.publish()
 
     def load_setup(self) -> tuple[dict, Task, Preprocess]:
-        """The checked config, the task and the preprocessing."""
+        """The checked config, the task and the preprocessing (each file validated: one line naming it)."""
         self.check()
         return (
             self.config(),
-            Task.from_dict(self.read_json("labels.json")),
-            Preprocess.from_dict(self.read_json("preprocess.json")),
+            self.read_json("labels.json", Task.from_dict, "a task with its labels"),
+            self.read_json("preprocess.json", Preprocess.from_dict, "image preprocessing settings"),
         )
 
     def load_model(self, config: dict, task: Task) -> nn.Module:

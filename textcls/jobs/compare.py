@@ -118,7 +118,9 @@ def _run(config: dict, run_dir: Path, trust_pickle: bool = False) -> dict:
     run = TextRunDir(run_dir)
     if run.file("metrics.json").exists():
         return run.read_json("metrics.json")
-    return train_text(config, run_dir, resume=run.checkpoints.last.exists(), trust_pickle=trust_pickle)
+    if run.checkpoints.last.exists():  # resumed as it was saved
+        return train_text(None, run_dir, resume=True, trust_pickle=trust_pickle)
+    return train_text(config, run_dir, trust_pickle=trust_pickle, overwrite=True)  # a start that had not ended
 
 
 def compare_embeddings(

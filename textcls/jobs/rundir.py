@@ -12,6 +12,8 @@ from dataclasses import asdict
 
 import torch
 
+from textcls.config import TextRunConfig
+from textcls.conversion import section_from_dict
 from textcls.data.columns import ColumnChoice
 from textcls.data.fields import Field
 from textcls.embeddings.layer import TextEmbedding
@@ -32,27 +34,46 @@ class TextRunDir(RunDir):
 
     KIND = "text"
     FORMAT = "textcls.run/1"
+    SCHEMA = TextRunConfig
     REQUIRED = ("vocab.json", "text_field.json", "labels.json", "columns.json")
 
     def save_setup(self, config: dict, text_field: Field, task: Task, choice: ColumnChoice) -> None:
-        """Write what a later evaluate/predict/resume needs, before training starts."""
+        """Write what a later evaluate/predict/resume needs (the run's header), before training starts, and
+        :meth:`~textcls.runs.rundir.RunDir.publish` the run."""
         self.save_config(config)
         text_field.vocab.save(self.file("vocab.json"))
         self.write_json("text_field.json", text_field.to_config())
         self.write_json("labels.json", task.to_dict())
         self.write_json("columns.json", asdict(choice))
+        self.publish()
 
     def load_setup(self) -> tuple[dict, Field, Task, ColumnChoice]:
-        """The checked config, the text field (with its vocabulary), the task and the column choice."""
+        """The checked config, the text field (with its vocabulary), the task and the column choice; each file
+        is validated (one line naming the one that is damaged)."""
         self.check()
-        text_field = Field.from_config(self.read_json("text_field.json"))
-        text_field.vocab = Vocab.load(self.file("vocab.json"))
-        task = Task.from_dict(self.read_json("labels.json"))
-        return self.config(), text_field, task, ColumnChoice(**self.read_json("columns.json"))
+        config = self.config()
+        text_field = self.read_json("text_field.json", _field_from_config, "a text field")
+        text_field.vocab = self.read_json("vocab.json", Vocab.from_dict, "a vocabulary")
+        task = self.read_json("labels.json", Task.from_dict, "a task with its labels")
+        choice = self.read_json("columns.json", lambda data: section_from_dict(ColumnChoice, data), "a column choice")
+        return config, text_field, task, choice
 
     def load_model(self, config: dict, text_field: Field, task: Task) -> torch.nn.Module:
-        """The configured model with the run's weights."""
-        return self.load_weights(build_model(config, text_field, task))
+        """The configured model with the run's weights (a vocabulary that does not fit them is one line naming
+        ``vocab.json`` and the weights file)."""
+        return self.load_weights(build_model(config, text_field, task), self.sizes(text_field, task))
+
+    @staticmethod
+    def sizes(text_field: Field, task: Task) -> dict[str, int]:
+        """The run files that set a weight's first dimension, with their counts (see
+        :meth:`~textcls.runs.rundir.RunDir.check_fits`)."""
+        return {"vocab.json": len(text_field.vocab), "labels.json": task.num_outputs}
+
+
+def _field_from_config(data: dict) -> Field:
+    if not isinstance(data, dict):
+        raise TypeError(f"a mapping of field settings, not {type(data).__name__}")
+    return Field.from_config(data)
 
 
 def build_model(config: dict, text_field: Field, task: Task, vectors: torch.Tensor | None = None) -> torch.nn.Module:

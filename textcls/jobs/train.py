@@ -14,8 +14,9 @@ from textcls.data.loader import TextBatches
 from textcls.errors import TextclsError
 from textcls.jobs.rundir import TextRunDir, build_model, model_callbacks
 from textcls.runs.plots import plot_confusion, plot_learning_curves
+from textcls.training.checkpoints import load_checkpoint
 from textcls.training.task import Task
-from textcls.training.trainer import Trainer, seed_everything
+from textcls.training.trainer import Trainer, pick_device, seed_everything
 from textcls.vocab import Vocab
 
 log = logging.getLogger("textcls")
@@ -143,31 +144,77 @@ def attach_embeddings(config: TextRunConfig | dict, text_data: TextData, trust_p
     )  # fmt: skip
 
 
+def absolute_paths(config: TextRunConfig | dict) -> dict:
+    """The resolved config with its input paths absolute (``files.*``, and ``data.vectors`` / ``data.vectors_dir``
+    where they are paths), so that a run resumed or evaluated from another folder reads the same files."""
+    config = TextRunConfig.from_dict(config).to_dict()
+    for key, value in config["files"].items():
+        if value and value != "-":
+            config["files"][key] = str(Path(value).expanduser().absolute())
+    data = config["data"]
+    if data.get("vectors") and data["vectors"] not in ("word2vec", "fasttext") and Path(data["vectors"]).is_file():
+        data["vectors"] = str(Path(data["vectors"]).absolute())
+    if data.get("vectors_dir"):
+        data["vectors_dir"] = str(Path(data["vectors_dir"]).expanduser().absolute())
+    return config
+
+
+def input_files(config: dict) -> dict[str, str]:
+    """The input files of a config from :func:`absolute_paths` that ``inputs.json`` records, by config key."""
+    files = {f"files.{key}": path for key, path in config["files"].items() if path and Path(path).is_file()}
+    vectors = config["data"].get("vectors")
+    if vectors and Path(vectors).is_absolute() and Path(vectors).is_file():
+        files["data.vectors"] = vectors
+    return files
+
+
 def train_text(
-    config: TextRunConfig | dict, run_dir: str | Path, resume: bool = False, trust_pickle: bool = False
+    config: TextRunConfig | dict | None,
+    run_dir: str | Path,
+    resume: bool = False,
+    trust_pickle: bool = False,
+    overwrite: bool = False,
 ) -> dict:
     """Run the whole training job; returns the final metrics (also written to ``run_dir/metrics.json``).
 
+    A new run is built in a temporary directory and moved into place once its header is written (a failed start
+    leaves nothing); the run is locked while it trains (:meth:`~textcls.runs.rundir.RunDir.training`).
+
     Args:
         config: the run's config (:func:`textcls.config.resolve`'s mapping, or a
-            :class:`~textcls.config.TextRunConfig`); any missing setting takes its default.
+            :class:`~textcls.config.TextRunConfig`); any missing setting takes its default. With ``resume``:
+            ``None`` (the saved one), or the saved one with ``training.epochs`` / ``training.device`` changed
+            (any other change is refused in one line).
         run_dir: the run directory (created; with ``resume``, an existing run to continue).
-        resume: continue from the run's last checkpoint.
+        resume: continue from the run's last checkpoint (its input files must be unchanged).
         trust_pickle: load gensim pickle vectors (``--trust-pickle``); refused by default, as they can run code.
+        overwrite: replace a non-empty ``run_dir`` (refused otherwise, and always while it is being trained).
     """
-    started = time.perf_counter()
     run = TextRunDir(run_dir)
-    training = TextRunConfig.from_dict(config).training  # a resumed run trains as the caller says
-    seed_everything(training.seed)
+    with run.training(resume=resume, overwrite=overwrite):
+        return _train(run, config, resume, trust_pickle)
+
+
+def _train(run: TextRunDir, config, resume: bool, trust_pickle: bool) -> dict:
+    """The body of :func:`train_text`, with ``run`` held."""
+    started = time.perf_counter()
     if resume:
-        saved_config, text_field, task, choice = run.load_setup()
-        config = TextRunConfig.from_dict(saved_config)
+        saved = run.resumed_config(None if config is None else absolute_paths(config))
+        run.check_inputs()
+        _, text_field, task, choice = run.load_setup()
+        config = TextRunConfig.from_dict(saved)
+        pick_device(config.training.device)
+        if saved != TextRunConfig.from_dict(run.config()).to_dict():
+            run.save_config(saved)  # the new epochs / device, for a later --resume
+        seed_everything(config.training.seed)
         label_field = make_fields(config.data)[1]
         label_field.vocab = Vocab(specials=task.labels, unk_token=None)  # the saved label order
         text_data = TextData(config, text_field, label_field, choice)
         coverage = vectors = None
     else:
-        config = TextRunConfig.from_dict(config)
+        config = TextRunConfig.from_dict(absolute_paths(config))
+        pick_device(config.training.device)  # before anything is written: a bad device leaves no run
+        seed_everything(config.training.seed)
         text_data = TextData(config)
         text_data.build_vocab(config.data)
         coverage = attach_embeddings(config, text_data, trust_pickle)
@@ -176,9 +223,11 @@ def train_text(
             print(f"vectors: {coverage}")
         task = Task.from_labels(text_data.label_field.vocab.itos, multilabel=config.data.multilabel)
         vectors = text_data.text_field.vocab.vectors
+    training = config.training
     data, resolved = config.data, config.to_dict()
     model = build_model(resolved, text_data.text_field, task, vectors)  # before writing: a bad option leaves no run
     if not resume:
+        run.record_inputs(input_files(resolved))
         run.save_setup(resolved, text_data.text_field, task, text_data.choice)
     sizes = ", ".join(
         f"{name} {len(ds):,}" for name, ds in (("train", text_data.train), ("valid", text_data.valid),
@@ -193,8 +242,10 @@ def train_text(
     train_batches = text_data.batches(text_data.train, data, True, training.seed)
     valid_batches = text_data.batches(text_data.valid, data, False) if text_data.valid is not None else None
     trainer = Trainer(model, task, training, run_dir=run.path, callbacks=model_callbacks(model))
-    if resume:
-        trainer.resume(run.checkpoints.last)
+    if resume and run.checkpoints.last.exists():  # else: stopped before its first epoch ended; start it again
+        last = run.checkpoints.last
+        run.check_fits(last, load_checkpoint(last), model, run.sizes(text_data.text_field, task))
+        trainer.resume(last)
     history = trainer.fit(train_batches, valid_batches)
     run.save_weights(trainer.model)
     result = {"history": history, "best_epoch": trainer.best_epoch, "monitor": training.monitor}

@@ -9,6 +9,7 @@ monitored ``score`` for the top-k ones).
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import random
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from textcls._util import atomic_write
+from textcls._util import atomic_save
 from textcls.errors import TextclsError
 
 if TYPE_CHECKING:
@@ -171,8 +172,27 @@ class Checkpointer:
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Write ``state`` to ``path`` atomically (``path.tmp`` + rename), so a crash never leaves half a file."""
-    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+    """Write ``state`` to ``path`` atomically (``path.tmp`` + rename), so a crash never leaves half a file.
+
+    The state is serialized in memory and written with Python's file calls, so a full disk is an ``OSError``
+    (``torch.save`` to a path hides it in a ``RuntimeError``): it ends in one line, with the previous checkpoint
+    of that name whole and no temporary file left (:func:`~textcls._util.atomic_save`).
+
+    Args:
+        path: the checkpoint file.
+        state: tensors and plain containers (loadable with ``weights_only=True``).
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    kept = "the last good checkpoint is kept; free some space, then continue with --resume"
+    return atomic_save(path, write, kept)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:

@@ -88,7 +88,11 @@ class Task:
 
     @classmethod
     def from_dict(cls, data: dict) -> Task:
-        return cls(data["kind"], list(data["labels"]), float(data.get("threshold", 0.5)))
+        """Inverse of :meth:`to_dict` (``TypeError``/``KeyError`` for a mapping of the wrong shape)."""
+        labels = data["labels"]
+        if not isinstance(labels, list) or not all(isinstance(label, (str, int)) for label in labels):
+            raise TypeError(f"labels must be a list of label names, not {labels!r}"[:120])
+        return cls(data["kind"], labels, float(data.get("threshold", 0.5)))
 
 
 class _BCE(nn.Module):
