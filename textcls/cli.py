@@ -7,19 +7,18 @@ stderr and exit status 2; other exceptions are bugs and keep their traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import logging
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 from textcls.config_types import ColumnOptions, DataConfig, ReadOptions
 from textcls.conversion import Range, check_range, field_types, literal_choices
 from textcls.errors import TextclsError
+from textcls.interrupts import Interrupted, interruptible_run, sigterm_as_interrupt
 
 log = logging.getLogger("textcls")
 TABLE_SECTIONS = (ColumnOptions, ReadOptions)  # the "reading the file" flags: one per field with a help
@@ -243,56 +242,6 @@ def cmd_train(args) -> int:
         result = train_text(config, run_dir, resume=resume, trust_pickle=args.trust_pickle, overwrite=args.overwrite)
     _print_final(result, run_dir)
     return 0
-
-
-@contextlib.contextmanager
-def interruptible_run(run_dir, command: str):
-    """Turn Ctrl-C or SIGTERM while training ``run_dir`` into an :class:`Interrupted` that says what was kept
-    (the checkpoints of the finished epochs) and how to continue (``COMMAND --resume RUN_DIR``).
-
-    Args:
-        run_dir: the run directory being trained.
-        command: the training command (``textcls train``, ``textcls image train``).
-    """
-    try:
-        yield
-    except KeyboardInterrupt as exc:
-        kept = any(Path(run_dir).rglob("last.pt"))  # checkpoints/last.pt, or a first phase's
-        detail = f"the finished epochs are kept in {run_dir}; continue with: {command} --resume {run_dir}"
-        raise Interrupted(getattr(exc, "signum", signal.SIGINT), detail if kept else "no epoch had finished") from None
-
-
-class Interrupted(KeyboardInterrupt):
-    """The command was stopped by SIGINT (Ctrl-C) or SIGTERM; the CLI exits with 128 + the signal's number.
-
-    Args:
-        signum: the signal.
-        detail: what was kept and how to continue (printed after ``interrupted``).
-    """
-
-    def __init__(self, signum: int = signal.SIGINT, detail: str = ""):
-        super().__init__(detail)
-        self.signum = int(signum)
-        self.detail = detail
-
-
-def _terminate(signum, frame) -> None:
-    raise Interrupted(signum)
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """While the body runs (in the main thread), SIGTERM (``kill``, ``docker stop``, schedulers) interrupts it as
-    Ctrl-C does: the exception unwinds through every ``finally`` (temporary files removed, the last checkpoint
-    whole); the previous handler is put back afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_final(result: dict, run_dir) -> None:

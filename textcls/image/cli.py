@@ -43,7 +43,7 @@ def cmd_train(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from textcls.cli import interruptible_run
+    from textcls.interrupts import interruptible_run
 
     if args.resume:
         config, run_dir, resume = {}, args.resume, True
