@@ -273,3 +273,16 @@ def test_a_vocabulary_that_does_not_match_the_weights_names_both_files(run_copy,
     for argv, checked in zip(_using(run_copy, corpus), weights):
         status, _, err = run_cli(*argv)
         assert_one_line_error(status, err, str(run_copy / "vocab.json"), str(checked), "mixes two trainings")
+
+
+def test_image_runs_are_created_the_same_way(digits, tmp_path):
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "notes.txt").write_text("mine")
+    status, _, err = run_cli("image", "train", "--data", digits, "--epochs", "1", "--output", output)
+    assert_one_line_error(status, err, "not empty", "--overwrite")
+    if not torch.cuda.is_available():
+        new = tmp_path / "new"
+        status, _, err = run_cli("image", "train", "--data", digits, "--device", "cuda", "--output", new)
+        assert_one_line_error(status, err, "cuda")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

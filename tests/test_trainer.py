@@ -9,9 +9,11 @@ accumulation, ``freeze_epochs`` and exact resumption from ``last.pt``. Models ar
 
 from __future__ import annotations
 
+import errno
 import gzip
 import itertools
 import math
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -193,15 +195,14 @@ def test_checkpoints_are_atomic_and_weights_only(ag, tmp_path):
 def test_a_failed_write_leaves_the_old_checkpoint_intact(tmp_path, monkeypatch):
     path = save_checkpoint(tmp_path / "last.pt", {"epoch": 1, "weights": torch.ones(3)})
 
-    def crash(state, target):
-        with open(target, "wb") as handle:
-            handle.write(b"half a checkpoint")
-        raise OSError("disk full")
+    def crash(fd):  # the new file is written (to the temporary name) but cannot be committed to disk
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(checkpoints.torch, "save", crash)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(checkpoints.os, "fsync", crash)
+    with pytest.raises(TextclsError, match="cannot write .*last.pt: No space left on device"):
         save_checkpoint(path, {"epoch": 2, "weights": torch.zeros(3)})
     monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
     state = load_checkpoint(path)
     assert state["epoch"] == 1 and torch.equal(state["weights"], torch.ones(3))
 

@@ -70,11 +70,6 @@ def add_trust_pickle_option(parser) -> None:
     )  # fmt: skip
 
 
-def add_overwrite_option(parser) -> None:
-    """``--overwrite``: replace a non-empty ``--output`` (refused otherwise, and while it is being trained)."""
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output directory")
-
-
 def given(settings: dict) -> dict:
     """``settings`` without the ``None`` values (flags not given)."""
     return {key: value for key, value in settings.items() if value is not None}
@@ -412,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", metavar="RUN_DIR",
         help="continue an interrupted run (or extend a finished one with --epochs N in total; --device may change)",
     )  # fmt: skip
+    from textcls.runs.rundir import add_overwrite_option
+
     add_overwrite_option(train)
     add_vectors_options(train)
     train.set_defaults(run=cmd_train)

@@ -60,6 +60,16 @@ def default_run_dir(model: str, root: str | Path = "runs") -> Path:
     return path
 
 
+def add_overwrite_option(parser) -> None:
+    """``--overwrite`` for a training command: replace a non-empty ``--output`` (refused otherwise, and always
+    while it is being trained).
+
+    Args:
+        parser: the command's ``argparse`` parser.
+    """
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output directory")
+
+
 def fingerprint(path: str | Path) -> dict:
     """Size, modification time (ns) and SHA-256 of a file, as ``inputs.json`` records it.
 
