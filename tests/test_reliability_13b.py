@@ -286,3 +286,17 @@ def test_image_runs_are_created_the_same_way(digits, tmp_path):
         status, _, err = run_cli("image", "train", "--data", digits, "--device", "cuda", "--output", new)
         assert_one_line_error(status, err, "cuda")
         assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_two_trainings_started_together_into_one_output_give_one_run(corpus, tmp_path, one_torch_thread):
+    from textcls.errors import TextclsError
+
+    output = tmp_path / "out"
+    first = TextRunDir(output)
+    with pytest.raises(TextclsError, match="created by another training meanwhile"):
+        with first.training():  # started, its header not yet written
+            status, _, err = _train(corpus, output, "--epochs", "1")  # the second one finishes first
+            assert status == 0, err
+            first.publish()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the first one's temporary directory is gone
+    assert _history(output) == 1 and TextRunDir(output).config()["model"] == "bag"

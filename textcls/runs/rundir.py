@@ -138,6 +138,7 @@ class RunDir:
         self.target = Path(path)
         self._at(self.target)
         self._lock: int | None = None
+        self._overwrite = False
 
     def _at(self, path: Path) -> None:
         self.path = path
@@ -295,6 +296,7 @@ class RunDir:
         os.umask(umask)
         staging.chmod(0o777 & ~umask)  # as mkdir would make it (mkdtemp's is private)
         self._at(staging)
+        self._overwrite = overwrite
         try:
             self._lock = self._acquire(staging)
             yield self
@@ -308,14 +310,16 @@ class RunDir:
 
     def publish(self) -> None:
         """Move a new run from its temporary directory into place (called once its header is written); an
-        existing target (``overwrite``) is replaced. Nothing to do outside :meth:`training`."""
+        existing target is replaced only with ``overwrite`` (and not while it is being trained). Nothing to do
+        outside :meth:`training`."""
         staging, target = self.path, self.target
         if staging == target:
             return
         old = None
-        if target.exists():
+        if self._overwrite and target.is_dir() and any(target.iterdir()):
+            self._release(self._acquire(target))  # a training may have started in it meanwhile
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".old", dir=target.parent))
-            os.replace(target, old)  # an empty dir is replaced as it is
+            os.replace(target, old)
         try:
             os.rename(staging, target)
         except OSError as exc:
