@@ -309,7 +309,8 @@ def read_predict_lines(handle, name: str) -> list[str]:
     """The lines of a binary ``handle`` as texts, one per line (blank ones kept, so the output lines up).
 
     Args:
-        handle: a file opened in binary mode (or ``sys.stdin.buffer``).
+        handle: a file opened in binary mode (or ``sys.stdin.buffer``; a text stream's lines are taken as
+            they are).
         name: how to name it in an error (the path, or ``standard input``).
 
     Raises:
@@ -317,6 +318,9 @@ def read_predict_lines(handle, name: str) -> list[str]:
     """
     texts = []
     for number, raw in enumerate(handle, start=1):
+        if isinstance(raw, str):  # a text stream without a binary buffer (standard input replaced in-process)
+            texts.append(raw.rstrip("\r\n"))
+            continue
         try:
             texts.append(raw.decode("utf-8").rstrip("\r\n"))
         except UnicodeDecodeError as exc:
@@ -337,7 +341,7 @@ def predict_texts(args) -> list[str]:
             raise TextclsError("'-' reads the texts from standard input: give it alone, without other texts or --file")
         texts, args.file = [], "-"
     if args.file == "-" or (not texts and not args.file and not sys.stdin.isatty()):
-        return texts + read_predict_lines(sys.stdin.buffer, "standard input")
+        return texts + read_predict_lines(getattr(sys.stdin, "buffer", sys.stdin), "standard input")
     if args.file:
         path = check_input_file(args.file, "text file", stdin_hint=" (or --file - for standard input)")
         with open(path, "rb") as handle:
@@ -351,7 +355,7 @@ def cmd_predict(args) -> int:
     from textcls.jobs.predict import Predictor
 
     texts = predict_texts(args)
-    if not texts:
+    if not any(text.strip() for text in texts):
         raise TextclsError("nothing to predict: give texts, --file FILE, or text on standard input ('-')")
     blank = [number for number, text in enumerate(texts, start=1) if not text.strip()]
     if blank:
