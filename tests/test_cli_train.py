@@ -153,8 +153,8 @@ def test_predict_from_stdin_with_file_dash(book_run, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO("Stocks fell on Wall Street\n\nThe team won the cup\n"))
     status, out, err = run_cli("predict", run_dir, "--file", "-", "--top-k", "1")
     assert status == 0, err
-    lines = out.strip().splitlines()
-    assert [line.split("\t")[1] for line in lines] == ["Stocks fell on Wall Street", "The team won the cup"]
+    lines = out.splitlines()  # the blank line keeps its place (issue 13: one output line per input line)
+    assert [line.split("\t")[1] for line in lines] == ["Stocks fell on Wall Street", "", "The team won the cup"]
 
 
 def test_predict_from_stdin_with_positional_dash(book_run, monkeypatch):
@@ -173,7 +173,7 @@ def test_predict_from_file(book_run, tmp_path):
     texts.write_text("Stocks fell on Wall Street\n\nThe team won the cup\n", encoding="utf-8")
     status, out, err = run_cli("predict", run_dir, "--file", texts)
     assert status == 0, err
-    assert len(out.strip().splitlines()) == 2
+    assert len(out.splitlines()) == 3  # one line per input line, the blank one too
 
 
 def test_models_lists_the_four_models():

@@ -500,7 +500,7 @@ def test_truncated_word2vec_binary_is_a_data_error(files, tmp_path):
 def test_truncated_fasttext_bin_is_a_data_error(fasttext_bin, tmp_path):
     data = fasttext_bin.read_bytes()
     path = _write(tmp_path / "truncated_ft.bin", data[: len(data) // 2])
-    with pytest.raises(DataError, match="fasttext-bin"):
+    with pytest.raises(DataError, match="truncated fastText model"):
         load_vectors(path, download=False)
 
 

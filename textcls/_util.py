@@ -6,8 +6,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
+
+from textcls.errors import DataError
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object], suffix: str = ".tmp") -> Path:
@@ -90,3 +93,34 @@ def is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def check_input_file(path: str | os.PathLike, what: str = "data file", stdin_hint: str = "") -> Path:
+    """Return ``path`` as a :class:`~pathlib.Path` if it is a regular file (a symbolic link to one is fine).
+
+    A device (``/dev/zero``), a FIFO or a socket could be read forever, so it is refused before it is opened.
+
+    Args:
+        path: the file the user named.
+        what: what the file is, for the messages (``"data file"``, ``"vectors file"``).
+        stdin_hint: added to the message for a non-regular file (e.g. ``" or pass - to read standard input"``).
+
+    Raises:
+        DataError: the path is missing, a directory, or not a regular file.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise DataError(f"{what} not found; check the path", path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read the {what} ({exc.strerror or exc})", path) from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"is a directory, expected a {what}", path)
+    if not stat.S_ISREG(mode):
+        raise DataError(
+            f"is not a regular file (a device, FIFO or socket could be read forever); expected a {what}: copy the "
+            f"data into a file and pass its path{stdin_hint}",
+            path,
+        )
+    return path

@@ -272,24 +272,65 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def read_predict_lines(handle, name: str) -> list[str]:
+    """The lines of a binary ``handle`` as texts, one per line (blank ones kept, so the output lines up).
+
+    Args:
+        handle: a file opened in binary mode (or ``sys.stdin.buffer``; a text stream's lines are taken as
+            they are).
+        name: how to name it in an error (the path, or ``standard input``).
+
+    Raises:
+        TextclsError: a line that is not valid UTF-8 (named by its number).
+    """
+    texts = []
+    for number, raw in enumerate(handle, start=1):
+        if isinstance(raw, str):  # a text stream without a binary buffer (standard input replaced in-process)
+            texts.append(raw.rstrip("\r\n"))
+            continue
+        try:
+            texts.append(raw.decode("utf-8").rstrip("\r\n"))
+        except UnicodeDecodeError as exc:
+            raise TextclsError(
+                f"{name}:{number}: byte 0x{raw[exc.start]:02x} is not valid UTF-8; re-encode the input as UTF-8 "
+                "(e.g. iconv -f latin1 -t utf-8)"
+            ) from None
+    return texts
+
+
+def predict_texts(args) -> list[str]:
+    """The texts ``predict`` classifies: its arguments, ``--file``, or standard input (``-``, or piped in)."""
+    from textcls._util import check_input_file
+
+    texts = list(args.texts or [])
+    if "-" in texts:
+        if len(texts) > 1 or args.file:
+            raise TextclsError("'-' reads the texts from standard input: give it alone, without other texts or --file")
+        texts, args.file = [], "-"
+    if args.file == "-" or (not texts and not args.file and not sys.stdin.isatty()):
+        return texts + read_predict_lines(getattr(sys.stdin, "buffer", sys.stdin), "standard input")
+    if args.file:
+        path = check_input_file(args.file, "text file", stdin_hint=" (or --file - for standard input)")
+        with open(path, "rb") as handle:
+            return texts + read_predict_lines(handle, str(path))
+    return texts
+
+
 def cmd_predict(args) -> int:
     import json
 
     from textcls.jobs.predict import Predictor
 
-    texts = list(args.texts or [])
-    if texts == ["-"]:
-        texts, args.file = [], "-"
-    if args.file == "-" or (not texts and not args.file and not sys.stdin.isatty()):
-        texts += [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    elif args.file:
-        try:
-            with open(args.file, encoding="utf-8") as handle:
-                texts += [line.rstrip("\n") for line in handle if line.strip()]
-        except FileNotFoundError:
-            raise TextclsError(f"file not found: {args.file}") from None
-    if not texts:
+    texts = predict_texts(args)
+    if not any(text.strip() for text in texts):
         raise TextclsError("nothing to predict: give texts, --file FILE, or text on standard input ('-')")
+    blank = [number for number, text in enumerate(texts, start=1) if not text.strip()]
+    if blank:
+        shown = ", ".join(map(str, blank[:10])) + (", ..." if len(blank) > 10 else "")
+        log.warning(
+            "%d of %d inputs empty or blank (number %s): predicted from no words, so the label means nothing",
+            len(blank), len(texts), shown,
+        )  # fmt: skip
     predictor = Predictor(args.run_dir, device=args.device)
     results = predictor.predict(texts, top_k=args.top_k)
     for text, labels in zip(texts, results):
@@ -468,8 +509,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if getattr(args, "command", None) == "predict":  # texts may follow options: predict RUN --json "text"
-        args.texts = list(args.texts or []) + [item for item in extra if not item.startswith("-")]
-        extra = [item for item in extra if item.startswith("-")]
+        args.texts = list(args.texts or []) + [item for item in extra if item == "-" or not item.startswith("-")]
+        extra = [item for item in extra if item != "-" and item.startswith("-")]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(

@@ -33,13 +33,13 @@ SHARE = Range(0, 1, high_open=True)  # a share that may be 0 but never all
 
 def _check_read_options(options: ReadOptions) -> None:
     """What a config may say about reading a file: a known encoding, ``csv.reader`` parameters that YAML can
-    write (the library's readers also take others, such as ``quoting``)."""
+    write (``quoting`` as its number: ``3`` is ``csv.QUOTE_NONE``)."""
     try:
         codecs.lookup(options.encoding)
     except LookupError:
         raise TextclsError(f"data.encoding: unknown encoding {options.encoding!r}; use e.g. utf-8, latin-1") from None
     if options.csv_reader_params:
-        allowed = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace", "strict")
+        allowed = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace", "strict", "quoting")
         unknown = sorted(set(options.csv_reader_params) - set(allowed))
         if unknown:
             raise TextclsError(f"unknown data.csv_reader_params key(s): {', '.join(unknown)}; valid: "

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from textcls._util import is_number
 from textcls.data.dataset import TabularDataset
 from textcls.data.fields import Field
-from textcls.data.readers import read_table
+from textcls.data.readers import first_record, read_table
 from textcls.errors import DataError
 from textcls.read_options import ReadOptions
 
@@ -152,6 +152,17 @@ def _one_hot_columns(values: dict[str, list[str]], exclude, multilabel: bool = F
     return []
 
 
+def _starts_with_header(path, choice: ColumnChoice, options: ReadOptions | None) -> bool:
+    """Whether a csv/tsv ``path`` read with a header-less ``choice`` (one made from a json/jsonl file, or from
+    header-less rows) still starts with a header naming every text and label column: each file's header follows
+    its own format (a ``.jsonl`` training file with a ``.csv`` validation file)."""
+    first = first_record(path, options)
+    if first is None:
+        return False
+    names = {value.strip() for value in first}
+    return looks_like_header(first) and names.issuperset(choice.text_columns + choice.label_columns)
+
+
 def read_dataset(path, choice: ColumnChoice, text_field: Field, label_field: Field, options: ReadOptions | None = None):
     """Read ``path`` into a :class:`TabularDataset` with attributes ``text`` and ``label`` as ``choice`` says.
 
@@ -162,13 +173,14 @@ def read_dataset(path, choice: ColumnChoice, text_field: Field, label_field: Fie
         label_field: field for the label (a one-hot group becomes one label, or a list for multi-label fields).
         options: how to parse the file (``None``: defaults).
     """
+    has_header = choice.has_header or _starts_with_header(path, choice, options)
     text_key = tuple(choice.text_columns) if len(choice.text_columns) > 1 else choice.text_columns[0]
     label_key = tuple(choice.label_columns) if choice.one_hot else choice.label_columns[0]
     fields = {text_key: ("text", text_field), label_key: ("label", label_field)}
     return TabularDataset(
         path,
         fields=fields,
-        skip_header=choice.has_header,
-        column_names=None if choice.has_header else choice.column_names,
+        skip_header=has_header,
+        column_names=None if has_header else choice.column_names,
         **asdict(options or ReadOptions()),
     )

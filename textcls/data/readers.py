@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from textcls._util import check_input_file
 from textcls.errors import ArgumentError, DataError
 from textcls.read_options import ReadOptions
 
@@ -61,19 +62,25 @@ def detect_format(path: str | os.PathLike, format: str | None = None) -> str:
     return fmt
 
 
+GUNZIP_LIMIT_VARIABLE = "TEXTCLS_MAX_DECOMPRESSED_BYTES"
+DEFAULT_GUNZIP_LIMIT = 8 << 30
+
+
 def read_text(path: str | os.PathLike, encoding: str = "utf-8", encoding_errors: str = "strict") -> str:
-    """Read a (possibly gzipped) text file; undecodable bytes raise a :class:`DataError` naming the line."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found; check the path", path)
-    if path.is_dir():
-        raise DataError("is a directory, expected a data file", path)
+    """Read a (possibly gzipped) text file; undecodable bytes raise a :class:`DataError` naming the line.
+
+    Args:
+        path: a regular file (a device or FIFO is refused: it could be read forever).
+        encoding: the text encoding.
+        encoding_errors: ``strict`` (an error naming the line), ``replace`` or ``ignore``.
+
+    A gzipped file may decompress to at most ``$TEXTCLS_MAX_DECOMPRESSED_BYTES`` bytes (default 8 GiB), so a
+    gzip bomb ends in an error instead of filling the memory.
+    """
+    path = check_input_file(path)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"is not a valid gzip file ({exc})", path) from None
+        raw = _gunzip(raw, path)
     try:
         text = raw.decode(encoding, errors=encoding_errors)
     except UnicodeDecodeError as exc:
@@ -89,6 +96,60 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8", encoding_errors:
     if not text.strip():
         raise DataError("file is empty", path)
     return text
+
+
+def _gunzip(raw: bytes, path: Path) -> bytes:
+    """Decompress ``raw``, refusing more than ``$TEXTCLS_MAX_DECOMPRESSED_BYTES`` bytes of output."""
+    try:
+        limit = int(os.environ.get(GUNZIP_LIMIT_VARIABLE) or DEFAULT_GUNZIP_LIMIT)
+    except ValueError:
+        raise ArgumentError(f"{GUNZIP_LIMIT_VARIABLE} must be a number of bytes") from None
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as handle:
+            data = handle.read(limit + 1)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"is not a valid gzip file ({exc})", path) from None
+    if len(data) > limit:
+        raise DataError(
+            f"decompresses to more than {limit:,} bytes (a gzip bomb?); if the file is genuine, raise the limit "
+            f"with the environment variable {GUNZIP_LIMIT_VARIABLE}=BYTES",
+            path,
+        )
+    return data
+
+
+_PEEK_BYTES = 1 << 20
+
+
+def first_record(path, options: ReadOptions | None = None) -> list[str] | None:
+    """The first non-blank record of a csv/tsv file, read from its first MiB only (``None`` for a json/jsonl
+    file, or when that MiB holds no whole record).
+
+    Args:
+        path: the file (optionally ``.gz``).
+        options: how to parse it (its ``format``, ``encoding`` and ``csv_reader_params``; ``None``: defaults).
+    """
+    options = ReadOptions() if options is None else options
+    path = check_input_file(path)
+    fmt = detect_format(path, options.format)
+    if fmt in ("json", "jsonl"):
+        return None
+    with open(path, "rb") as raw:
+        head = raw.read(_PEEK_BYTES)
+        if head[:2] == b"\x1f\x8b":
+            raw.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=raw) as handle:
+                    head = handle.read(_PEEK_BYTES)
+            except (OSError, EOFError) as exc:
+                raise DataError(f"is not a valid gzip file ({exc})", path) from None
+    text = head.decode(options.encoding, errors="replace").removeprefix("\ufeff")
+    lines = text.split("\n")[:-1] if len(head) == _PEEK_BYTES else text.split("\n")  # drop a cut last line
+    params = {"delimiter": "\t" if fmt == "tsv" else ",", **(options.csv_reader_params or {})}
+    with _unlimited_field_size():
+        for _, values in _csv_records(path, "\n".join(lines), params):
+            return values
+    return None
 
 
 @dataclass
@@ -146,19 +207,16 @@ def read_table(
         raise DataError(f"extra_fields must be one of {EXTRA_FIELD_POLICIES}, not {extra_fields!r}")
     if bad_rows not in BAD_ROW_POLICIES:
         raise DataError(f"bad_rows must be one of {BAD_ROW_POLICIES}, not {bad_rows!r}")
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found; check the path", path)
-    if path.is_dir():
-        raise DataError("is a directory, expected a data file", path)
+    path = check_input_file(path)
     fmt = detect_format(path, options.format)
     text = read_text(path, options.encoding, options.encoding_errors)
     if fmt in ("json", "jsonl"):
         return Table(path, fmt, None, list(_json_rows(path, text)))
 
     params = {"delimiter": "\t" if fmt == "tsv" else ",", **(options.csv_reader_params or {})}
+    spans: dict[int, int] = {}
     with _unlimited_field_size():
-        records = _csv_records(path, text, params)
+        records = _csv_records(path, text, params, spans)
         header = None
         if has_header:
             try:
@@ -170,6 +228,7 @@ def read_table(
         raise DataError("has a header but no data rows" if header is not None else "file is empty", path)
     table = Table(path, fmt, header, [])
     shape = _table_shape(table, raw_rows, width, used_columns)
+    _check_runaway_quotes(path, text, raw_rows, spans, shape.width, params)
     if isinstance(merge_column, str):
         header = [name.strip() for name in table.header or []]
         merge_column = header.index(merge_column.strip()) if merge_column.strip() in header else None
@@ -199,7 +258,11 @@ def _unlimited_field_size():
         csv.field_size_limit(previous)
 
 
-def _csv_records(path: Path, text: str, params: dict) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(
+    path: Path, text: str, params: dict, spans: dict[int, int] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """``(first line, fields)`` of each non-blank record; ``spans`` (when given) gets ``first line: last line``
+    for each record that spans several lines (a quoted field holding newlines)."""
     try:
         reader = csv.reader(io.StringIO(text), **params)
     except TypeError as exc:  # an unknown or ill-typed csv_reader_params entry
@@ -208,10 +271,53 @@ def _csv_records(path: Path, text: str, params: dict) -> Iterator[tuple[int, lis
     try:
         for values in reader:
             if any(values):  # skips blank lines and all-empty rows
+                if spans is not None and reader.line_num > start:
+                    spans[start] = reader.line_num
                 yield start, values
             start = reader.line_num + 1
     except csv.Error as exc:
         raise DataError(f"malformed {params['delimiter']!r}-separated row: {exc}", path, start) from None
+
+
+def _check_runaway_quotes(path: Path, text: str, raw_rows, spans: dict[int, int], width: int, params: dict) -> None:
+    """Refuse a record whose quoted field swallowed whole rows: a stray quote that opens a field and is closed
+    only lines later (or never) silently merges the rows in between into one text.
+
+    A line inside such a field (every line of the record but its last, and on its first line only the fields
+    after the one the quote opens) that splits into the file's width, with a label-like column (one whose values
+    repeat across the single-line rows) holding a value seen there, is a row of its own. A genuine multi-line
+    text rarely has such a line, and its last line, which holds the rest of its record, is never looked at.
+    """
+    if not spans or params.get("quoting", csv.QUOTE_MINIMAL) == csv.QUOTE_NONE:
+        return
+    single = [values for line, values in raw_rows if line not in spans]
+    known = {}
+    for column in range(width):
+        seen = Counter(values[column].strip() for values in single if column < len(values))
+        if len(single) >= 3 and len(seen) <= max(2, len(single) // 3):
+            known[column] = set(seen)
+    if not known:
+        return
+    quotechar = params.get("quotechar", '"')
+    plain = {**params, "quoting": csv.QUOTE_NONE}
+    lines = text.split("\n")
+    for start, end in spans.items():
+        for number in range(start, end):
+            fields = next(csv.reader([lines[number - 1].rstrip("\r")], **plain), [])
+            opened = -1
+            if number == start:
+                opened = next((i for i, value in enumerate(fields) if value.startswith(quotechar)), len(fields))
+            if len(_strip_trailing_empty(fields)) != width:
+                continue
+            if any(fields[column].strip() in values for column, values in known.items() if column > opened):
+                raise DataError(
+                    f"a {quotechar!r} opens a field here that is closed only on line {end}, swallowing the rows "
+                    f"in between (line {number} reads as a whole row); close or double the quote, or pass "
+                    "csv_reader_params={'quoting': csv.QUOTE_NONE} (CLI: --set data.csv_reader_params.quoting=3) "
+                    "to read quotes as plain characters",
+                    path,
+                    start,
+                )
 
 
 @dataclass

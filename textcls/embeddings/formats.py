@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from textcls._util import is_number
+from textcls._util import check_input_file, is_number
 from textcls.errors import DataError
 
 log = logging.getLogger("textcls")
@@ -96,8 +96,7 @@ def detect_vectors_format(path: str | Path) -> str:
 @contextmanager
 def open_binary(file: Path, member: str | None = None):
     """Open a vectors file (plain, ``.gz`` or a ``.zip`` member) for reading bytes."""
-    if not file.exists():
-        raise DataError("vectors file not found", file)
+    check_input_file(file, "vectors file")
     if file.stat().st_size == 0:
         raise DataError("vectors file is empty", file)
     if file.suffix.lower() == ".zip":
@@ -340,6 +339,55 @@ def _read_lines(file: Path, member, wanted: set | None, max_vectors: int | None)
     return words, matrix
 
 
+FASTTEXT_MAGIC = 793712314
+_FASTTEXT_HEADER = struct.Struct("<2i12id3iqq")  # magic, version, 12 int args, t, then the dictionary's counts
+
+
+def check_fasttext_bin(file: Path) -> None:
+    """Check a fastText ``.bin`` model's header before gensim parses it: a classifier (``fasttext supervised``)
+    holds no word vectors, and a truncated file (an interrupted download) would make gensim's word loop read
+    past the end forever.
+
+    Args:
+        file: the ``.bin`` file (plain or ``.gz``; the size check needs a plain file).
+
+    Raises:
+        DataError: a supervised model, a damaged header, or a file shorter than its header says it is.
+    """
+    with open_binary(file) as handle:
+        head = handle.read(_FASTTEXT_HEADER.size)
+    if len(head) < _FASTTEXT_HEADER.size:
+        raise DataError(
+            f"truncated fastText model: {len(head)} bytes, shorter than its header (an interrupted download? "
+            "download it again)",
+            file,
+        )
+    fields = _FASTTEXT_HEADER.unpack(head)
+    magic, dim, bucket, words, nwords, nlabels, pruned = fields[0], fields[2], fields[10], *fields[15:18], fields[19]
+    if magic != FASTTEXT_MAGIC:
+        raise DataError("not a fastText model (wrong magic number)", file)
+    if nlabels > 0:
+        raise DataError(
+            f"this is a supervised fastText classifier ({nlabels} labels), not word vectors; give a model trained "
+            "with 'fasttext skipgram' or 'cbow' (or its .vec file) to --vectors",
+            file,
+        )
+    if dim < 1 or bucket < 0 or nwords < 0 or words < nwords or pruned < -1:
+        raise DataError(f"damaged fastText model header (dim {dim}, {words} words, {bucket} buckets)", file)
+    if file.suffix.lower() == ".gz":
+        return
+    # every word takes at least 10 bytes (one character, its end, a count and a type), then the input matrix:
+    # a flag, its shape and (words + buckets) x dim float32 values (the output matrix after it is not read)
+    least = _FASTTEXT_HEADER.size + 10 * words + 1 + 16 + 4 * dim * (words + bucket)
+    size = file.stat().st_size
+    if size < least:
+        raise DataError(
+            f"truncated fastText model: {size:,} bytes, but its header needs at least {least:,} (an interrupted "
+            "download? download it again)",
+            file,
+        )
+
+
 def read_gensim_vectors(path, kind: str, restrict_to=None, max_vectors=None, trust_pickle: bool = False):
     """Load a word2vec binary, fastText ``.bin`` or gensim ``KeyedVectors`` file through gensim.
 
@@ -367,10 +415,11 @@ def read_gensim_vectors(path, kind: str, restrict_to=None, max_vectors=None, tru
     file, member = split_archive_path(path)
     if member is not None:
         raise DataError("binary vectors inside a zip are not supported; unzip the file first", file)
-    if not file.exists():
-        raise DataError("vectors file not found", file)
+    check_input_file(file, "vectors file")
     if kind == "gensim":
         check_pickle_trusted(file, trust_pickle)
+    if kind == "fasttext-bin":
+        check_fasttext_bin(file)
     try:
         if kind == "fasttext-bin":
             keyed = load_facebook_vectors(str(file))
@@ -381,7 +430,7 @@ def read_gensim_vectors(path, kind: str, restrict_to=None, max_vectors=None, tru
         else:
             keyed = KeyedVectors.load(str(file))
     except (ValueError, EOFError, OSError, UnicodeDecodeError, AttributeError, AssertionError, struct.error,
-            pickle.UnpicklingError) as exc:  # fmt: skip
+            pickle.UnpicklingError, NotImplementedError) as exc:  # fmt: skip
         raise DataError(f"cannot read as {kind} vectors ({type(exc).__name__}: {exc})", file) from None
     words = list(keyed.index_to_key)
     matrix = np.asarray(keyed.vectors, dtype=np.float32)

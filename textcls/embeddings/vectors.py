@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from textcls._util import atomic_write
+from textcls._util import atomic_write, check_input_file
 from textcls.embeddings import cache as vcache
 from textcls.embeddings.formats import (
     detect_vectors_format,
@@ -172,6 +172,8 @@ def resolve_vectors_path(
     file, _ = split_archive_path(text)
     if file.is_file():
         return text
+    if file.exists():  # a directory, a device or a FIFO: refused before anything reads it
+        check_input_file(file, "vectors file")
     if file.is_absolute():
         raise DataError("vectors file not found; check the path", file)
     source = _source_for(text, url)
