@@ -170,3 +170,34 @@ def write_idx(path, array: np.ndarray) -> None:
     payload = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">i", n) for n in array.shape)
     payload += array.astype(np.uint8).tobytes()
     Path(path).write_bytes(gzip.compress(payload, mtime=0) if str(path).endswith(".gz") else payload)
+
+
+def write_many_classes(folder: Path, classes: int, rows: tuple[int, int] = (20_000, 4_000), seed: int = 0) -> dict:
+    """Write ``train.csv`` and ``valid.csv`` (columns ``text,label``) of a corpus with many classes: row ``i`` has
+    class ``c{i mod classes}`` (so every class has training rows when there are as many rows as classes), and its
+    text is 3-6 filler words around the class's own word (``w{class}``), shuffled; one row in five has another
+    class's word instead, so the predictions scatter over many (true, predicted) cells.
+
+    Args:
+        folder: where the files go (created).
+        classes: number of classes.
+        rows: rows of train and valid.
+        seed: the generator's seed.
+
+    Returns:
+        ``{"train": path, "valid": path}``.
+    """
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for split, count in zip(("train", "valid"), rows):
+        lines = ["text,label"]
+        for row in range(count):
+            label = row % classes
+            word = rng.randrange(classes) if rng.random() < 0.2 else label
+            words = rng.choices(NEWS_FILLER, k=rng.randint(3, 6)) + [f"w{word}"]
+            rng.shuffle(words)
+            lines.append(f"{' '.join(words)},c{label}")
+        paths[split] = folder / f"{split}.csv"
+        paths[split].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths

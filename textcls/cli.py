@@ -255,6 +255,7 @@ def _print_final(result: dict, run_dir) -> None:
 
 def cmd_evaluate(args) -> int:
     from textcls.jobs.predict import evaluate_file
+    from textcls.training.metrics import per_class_lines
 
     result = evaluate_file(args.run_dir, args.file, device=args.device)
     print(f"examples  {result['examples']:,}")
@@ -262,9 +263,7 @@ def cmd_evaluate(args) -> int:
     for key in ("macro_f1", "micro_f1"):
         if key in result:
             print(f"{key.replace('_', '-'):<9} {result[key]:.3f}")
-    print(f"{'label':<20} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}")
-    for label, row in result["per_class"].items():
-        print(f"{label:<20} {row['precision']:>9.3f} {row['recall']:>9.3f} {row['f1']:>9.3f} {row['support']:>9,}")
+    print("\n".join(per_class_lines(result)))
     if "confusion" in result:
         print("confusion (rows: true, columns: predicted):")
         for label, row in zip(result["per_class"], result["confusion"]):

@@ -66,14 +66,18 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from textcls.image.job import ImagePredictor
+    from textcls.training.metrics import per_class_lines
 
-    result = ImagePredictor(args.run_dir, device=args.device).evaluate(args.data, args.root)
+    result = ImagePredictor(args.run_dir, device=args.device).evaluate(args.data, args.root, everything=args.all)
+    if result["scope"] == "held-out":
+        print(
+            f"{args.data} has one split, the run's training data: scoring the {result['images']:,} images held "
+            f"out for validation (of {result['of']:,}); --all scores every image, training images included"
+        )
     print(f"images    {result['images']:,}")
     print(f"accuracy  {result['accuracy']:.2%}")
     print(f"macro-f1  {result['macro_f1']:.3f}")
-    print(f"{'class':<20} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}")
-    for label, row in result["per_class"].items():
-        print(f"{label:<20} {row['precision']:>9.3f} {row['recall']:>9.3f} {row['f1']:>9.3f} {row['support']:>9,}")
+    print("\n".join(per_class_lines(result, "class")))
     return 0
 
 
@@ -130,7 +134,12 @@ def add_image_commands(commands) -> None:
 
     evaluate = sub.add_parser("evaluate", help="metrics of a trained image run on a dataset")
     evaluate.add_argument("run_dir")
-    evaluate.add_argument("data", help="dataset name or directory (its test split, or all of it)")
+    evaluate.add_argument("data", help="dataset name or directory (its test split; with one split: the held-out part)")
+    evaluate.add_argument(
+        "--all",
+        action="store_true",
+        help="with a one-split source the run trained on: score all of it, training images included",
+    )
     evaluate.add_argument("--root", help="where torchvision datasets live")
     evaluate.add_argument("--device", default="cpu")
     evaluate.set_defaults(run=cmd_evaluate)

@@ -11,7 +11,7 @@ import torch
 from textcls import config as cfg
 from textcls.errors import TextclsError
 from textcls.image.batches import ImageBatches
-from textcls.image.data import ImageData, ImageSplit, Preprocess, load_images, read_image_file
+from textcls.image.data import TORCHVISION, ImageData, ImageSplit, Preprocess, load_images, read_image_file
 from textcls.image.models import get_model
 from textcls.image.previews import MisclassifiedPreviews, save_training_grid
 from textcls.image.rundir import ImageRunDir
@@ -132,7 +132,8 @@ def _train_image(run: ImageRunDir, config: dict, resume: bool) -> dict:
     run.write_json("metrics.json", result)
     plot_learning_curves(history, run.file("curves.png"), training.monitor)
     final = result.get("test") or result["valid"]
-    plot_confusion(final["confusion"], data.classes, run.file("confusion.png"))
+    if "confusion" in final:
+        plot_confusion(final["confusion"], data.classes, run.file("confusion.png"))
     return result
 
 
@@ -151,15 +152,40 @@ class ImagePredictor:
         self.trainer = Trainer.for_inference(self.model, self.task, device)  # moves the model to the device
         self.device = self.trainer.device
 
-    def evaluate(self, spec: str, root: str | None = None) -> dict:
-        """Metrics on ``spec``'s test split (all of it when it has one split)."""
+    def evaluate(self, spec: str, root: str | None = None, everything: bool = False) -> dict:
+        """Metrics on ``spec``'s test split; a source with one split is the run's own training data when it is the
+        directory the run trained on (the same resolved path as its ``files.data``): then only the validation part
+        held out of training (the run's ``valid_split`` and ``seed``) is scored, unless ``everything``.
+
+        Args:
+            spec: dataset name or directory.
+            root: where torchvision datasets live.
+            everything: score all images of a one-split source, training images included.
+
+        Returns:
+            The metrics, with ``images`` (how many were scored) and ``scope``: ``test``, ``held-out`` (with
+            ``of``: the source's size) or ``all``.
+        """
         data = load_images(spec, root, split="test")
         if len(data.classes) != self.task.num_classes:
             raise TextclsError(f"{spec} has {len(data.classes)} classes; the model was trained on "
                                f"{self.task.num_classes} ({', '.join(map(str, self.task.labels))})")  # fmt: skip
-        split = data.test or data.train
+        scope, extra = "test", {}
+        split = data.test
+        if split is None:
+            split, scope = data.train, "all"
+            if not everything and self._trained_on(spec):
+                _, split = data.split_valid(self.config["data"]["valid_split"], int(self.config["training"]["seed"]))
+                scope, extra = "held-out", {"of": len(data.train)}
         batches = ImageBatches(split, self.preprocess, 256, train=False)
-        return {"images": len(split), **self.trainer.evaluate(batches)}
+        return {"images": len(split), "scope": scope, **extra, **self.trainer.evaluate(batches)}
+
+    def _trained_on(self, spec: str) -> bool:
+        """Whether one-split ``data`` is the source this run carved its training and validation images from."""
+        trained = str(self.config["files"].get("data") or "")
+        if not trained or trained in TORCHVISION or spec in TORCHVISION:
+            return False
+        return Path(trained).resolve() == Path(spec).resolve()
 
     @torch.no_grad()
     def predict(self, paths: list[str], top_k: int = 3) -> list[list[tuple[str, float]]]:

@@ -51,17 +51,23 @@ def plot_learning_curves(history: list[dict], path: str | Path, monitor: str = "
     return save_figure(figure, path)
 
 
+ANNOTATED_CLASSES = 30  # beyond this many classes the cells carry no count text (one text per cell is slow)
+
+
 def plot_confusion(matrix: list[list[int]], labels: list, path: str | Path, title: str = "confusion matrix") -> Path:
-    """Counts with true labels as rows, predicted as columns; each cell shows its count."""
+    """Counts with true labels as rows, predicted as columns; each cell shows its count up to
+    :data:`ANNOTATED_CLASSES` classes (beyond, the colour alone; the figure stays at most 20 inches a side).
+    Reports with more than :data:`textcls.training.metrics.CONFUSION_LIMIT` classes hold no dense matrix and get
+    no plot."""
     plt = pyplot()
-    size = max(4.0, 0.6 * len(labels) + 2)
+    size = min(20.0, max(4.0, 0.6 * len(labels) + 2))
     figure, axis = plt.subplots(figsize=(size, size))
     image = axis.imshow(matrix, cmap="Blues")
     axis.set_xticks(range(len(labels)), [str(label) for label in labels], rotation=45, ha="right")
     axis.set_yticks(range(len(labels)), [str(label) for label in labels])
     axis.set(xlabel="predicted", ylabel="true", title=title)
     peak = max((max(row) for row in matrix), default=0)
-    for i, row in enumerate(matrix):
+    for i, row in enumerate(matrix if len(labels) <= ANNOTATED_CLASSES else []):
         for j, count in enumerate(row):
             axis.text(j, i, str(count), ha="center", va="center", color="white" if count > peak / 2 else "black")
     figure.colorbar(image, ax=axis, fraction=0.046)

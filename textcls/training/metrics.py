@@ -25,33 +25,91 @@ def _per_class(labels, precision, recall, f1, support) -> dict:
     }
 
 
+# Per-class and confusion data grow with the classes (the confusion matrix as their square): beyond these limits a
+# report keeps the most frequent classes and the most frequent (true, predicted) cells only.
+CONFUSION_LIMIT = 100  # a dense confusion matrix up to this many classes; sparse ``confusion_pairs`` beyond
+PER_CLASS_LIMIT = 100  # beyond CONFUSION_LIMIT classes, ``per_class`` holds this many, the most frequent
+CONFUSION_PAIRS_LIMIT = 1000  # the most frequent non-zero cells kept as ``[true, predicted, count]``
+
+
 def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> torch.Tensor:
     """``[true, predicted]`` counts."""
     index = targets.long() * num_classes + predictions.long()
     return torch.bincount(index, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
+def confusion_pairs(targets: torch.Tensor, predictions: torch.Tensor, labels: list, limit: int) -> list[list]:
+    """The ``limit`` most frequent non-zero cells of the confusion matrix as ``[true label, predicted label,
+    count]`` (most frequent first; ties in row-major order), computed without the matrix."""
+    index = targets.long() * len(labels) + predictions.long()
+    cells, counts = (t.tolist() for t in torch.unique(index, return_counts=True))
+    order = sorted(range(len(cells)), key=lambda i: (-counts[i], cells[i]))[:limit]
+    classes = len(labels)
+    return [[str(labels[cells[i] // classes]), str(labels[cells[i] % classes]), counts[i]] for i in order]
+
+
 def single_label_report(targets: torch.Tensor, predictions: torch.Tensor, labels: list) -> dict:
-    """Metrics for binary / multi-class predictions (class indices).
+    """Metrics for binary / multi-class predictions (class indices), in memory linear in the classes.
 
     Returns:
-        ``accuracy``, ``macro_f1``, ``per_class`` (``{label: {precision, recall, f1, support}}``) and
-        ``confusion`` (rows: true label, columns: predicted).
+        ``accuracy``, ``macro_f1`` (over every class in the data or the predictions), ``per_class``
+        (``{label: {precision, recall, f1, support}}``) and, up to :data:`CONFUSION_LIMIT` classes, ``confusion``
+        (rows: true label, columns: predicted). With more classes, ``per_class`` holds the
+        :data:`PER_CLASS_LIMIT` most frequent classes (by support; ``per_class_of`` says of how many) and
+        ``confusion_pairs`` the :data:`CONFUSION_PAIRS_LIMIT` most frequent cells as ``[true, predicted, count]``
+        (``confusion_cells``: how many cells are non-zero), so nothing grows as the square of the classes.
     """
-    matrix = confusion_matrix(targets, predictions, len(labels)).double()
-    tp = matrix.diag()
-    fp = matrix.sum(dim=0) - tp
-    fn = matrix.sum(dim=1) - tp
+    classes = len(labels)
+    targets, predictions = targets.long(), predictions.long()
+    support = torch.bincount(targets, minlength=classes).double()
+    tp = torch.bincount(targets[targets == predictions], minlength=classes).double()
+    fp = torch.bincount(predictions, minlength=classes).double() - tp
+    fn = support - tp
     precision, recall, f1 = _prf(tp, fp, fn)
-    support = matrix.sum(dim=1)
-    present = (support > 0) | (matrix.sum(dim=0) > 0)  # as sklearn: classes in the data or in the predictions
-    total = matrix.sum()
-    return {
+    present = (support > 0) | (tp + fp > 0)  # as sklearn: classes in the data or in the predictions
+    total = support.sum()
+    report = {
         "accuracy": float(tp.sum() / total) if total > 0 else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "per_class": _per_class(labels, precision, recall, f1, support),
-        "confusion": matrix.long().tolist(),
     }
+    if classes <= CONFUSION_LIMIT:
+        report["per_class"] = _per_class(labels, precision, recall, f1, support)
+        report["confusion"] = confusion_matrix(targets, predictions, classes).tolist()
+        return report
+    counts = support.tolist()
+    shown = sorted(range(classes), key=lambda i: (-counts[i], i))[:PER_CLASS_LIMIT]
+    index = torch.tensor(shown)
+    report["per_class"] = _per_class([labels[i] for i in shown], precision[index], recall[index], f1[index],
+                                     support[index])  # fmt: skip
+    report["per_class_of"] = classes
+    report["confusion_pairs"] = confusion_pairs(targets, predictions, labels, CONFUSION_PAIRS_LIMIT)
+    report["confusion_cells"] = int(torch.unique(targets * classes + predictions).numel())
+    return report
+
+
+def epoch_summary(report: dict | None) -> dict | None:
+    """What an epoch's history keeps of a validation report: all of it, except the per-class and confusion data
+    of a report with more than :data:`CONFUSION_LIMIT` classes (the final report keeps those)."""
+    if report is None or "per_class_of" not in report:
+        return report
+    return {k: v for k, v in report.items() if k not in ("per_class", "confusion_pairs", "confusion_cells")}
+
+
+def per_class_lines(report: dict, heading: str = "label") -> list[str]:
+    """The per-class table of a report as printed by ``evaluate`` (a note first when it shows some classes only).
+
+    Args:
+        report: a :func:`single_label_report` or :func:`multilabel_report`.
+        heading: the first column's title.
+    """
+    lines = []
+    if "per_class_of" in report:
+        lines.append(f"per class: the {len(report['per_class']):,} most frequent of {report['per_class_of']:,} classes")
+    lines.append(f"{heading:<20} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}")
+    for label, row in report["per_class"].items():
+        lines.append(f"{label:<20} {row['precision']:>9.3f} {row['recall']:>9.3f} {row['f1']:>9.3f} "
+                     f"{row['support']:>9,}")  # fmt: skip
+    return lines
 
 
 def multilabel_report(targets: torch.Tensor, predictions: torch.Tensor, labels: list) -> dict:

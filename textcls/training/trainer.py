@@ -33,7 +33,7 @@ from textcls.training.checkpoints import (
     rng_state,
     set_rng_state,
 )
-from textcls.training.metrics import MetricTracker
+from textcls.training.metrics import MetricTracker, epoch_summary
 from textcls.training.optim import build_optimizer, build_scheduler
 from textcls.training.reporting import Reporter
 from textcls.training.task import Task
@@ -387,7 +387,7 @@ class Trainer:
         return EpochResult(
             epoch=epoch + 1,
             train={k: v for k, v in train.items() if k in ("loss", "accuracy", "macro_f1", "micro_f1")},
-            valid=valid,
+            valid=epoch_summary(valid),
             lr=lr,
             seconds=seconds,
             examples_per_s=tracker.examples / seconds if seconds > 0 else 0.0,
