@@ -182,18 +182,6 @@ def test_models_lists_the_four_models():
     assert [line.split()[0] for line in out.strip().splitlines()] == ["bag", "bilstm", "lstm", "multilstm"]
 
 
-@pytest.mark.parametrize("source", ["generated", pytest.param("real", marks=pytest.mark.data)])
-def test_book_file_without_extra_fields_merge_names_line_13_and_the_flag(source, request, tmp_path):
-    if source == "real":
-        book = request.getfixturevalue("shared_data") / "ag_news" / "packt_newsclassification"
-    else:
-        book = request.getfixturevalue("generated").book
-    status, _, err = run_cli(
-        "train", book / "train.csv.gz", "--model", "bag", *FAST, *CPU, "--output", tmp_path / "run"
-    )
-    assert_one_line_error(status, err, "train.csv.gz:13:", "--extra-fields merge")
-
-
 # --- header-less AG News with a bag model ---------------------------------------------------------------------
 
 

@@ -428,8 +428,8 @@ def _overflow_error(values, shape: _Shape, merge_column, path, line) -> DataErro
     target = "" if merge_column is None else " back into the text column"
     return DataError(
         f"row has {len(values)} fields but the file has {shape.width} {shape.source} (an unquoted separator "
-        f"inside the text?); pass extra_fields='merge' (CLI: --extra-fields merge) to join the overflow{target}, "
-        f"or extra_fields='skip' to drop such rows{_quote_hint(values)}",
+        f"inside the text?); pass extra_fields='merge' (CLI: --extra-fields merge --merge-sep SEP) to join the "
+        f"overflow{target}, or extra_fields='skip' to drop such rows{_quote_hint(values)}",
         path,
         line,
     )
