@@ -44,3 +44,24 @@ def head(source: Path, target: Path, lines: int) -> Path:
     with gzip.open(source, "rt", encoding="utf-8") as handle:
         target.write_text("".join(itertools.islice(handle, lines)), encoding="utf-8")
     return target
+
+
+def train_small_run(folder: Path, model: str = "bag") -> tuple[Path, dict]:
+    """Train a one-epoch ``model`` run on a small generated corpus in ``folder`` (one torch thread); returns
+    ``(run directory, corpus paths)``."""
+    import torch
+
+    from textcls.testing import write_text_corpus
+
+    corpus = write_text_corpus(folder / "data", rows=(120, 30, 30))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        status, _, err = run_cli(
+            "train", corpus["train"], "--valid", corpus["valid"], "--model", model, "--epochs", 1,
+            "--output", folder / "run",
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+    assert status == 0, err
+    return folder / "run", corpus

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cli_helpers import assert_one_line_error, run_cli
+from cli_helpers import assert_one_line_error, run_cli, train_small_run
 
 from textcls.errors import DataError
 from textcls.testing import write_text_corpus
@@ -259,18 +259,7 @@ def test_sigint_says_what_was_kept(tmp_path):
 def text_run(tmp_path_factory):
     """A small trained ``bag`` run and its corpus."""
     folder = tmp_path_factory.mktemp("run")
-    corpus = write_text_corpus(folder / "data", rows=(120, 30, 30))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        status, _, err = run_cli(
-            "train", corpus["train"], "--valid", corpus["valid"], "--model", "bag", "--epochs", 1,
-            "--output", folder / "run",
-        )  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
-    assert status == 0, err
-    return folder / "run", corpus
+    return train_small_run(folder)
 
 
 def _quiet(err: str) -> None:

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
-from cli_helpers import assert_one_line_error, run_cli
+from cli_helpers import assert_one_line_error, run_cli, train_small_run
 
 from textcls.testing import write_text_corpus
 
@@ -24,18 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def text_run(tmp_path_factory):
     """A small trained ``bag`` run and its corpus."""
     folder = tmp_path_factory.mktemp("run13c")
-    corpus = write_text_corpus(folder / "data", rows=(120, 30, 30))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        status, _, err = run_cli(
-            "train", corpus["train"], "--valid", corpus["valid"], "--model", "bag", "--epochs", 1,
-            "--output", folder / "run",
-        )  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
-    assert status == 0, err
-    return folder / "run", corpus
+    return train_small_run(folder)
 
 
 def _textcls(*argv, stdin: bytes = b"", env: dict | None = None) -> subprocess.CompletedProcess:
