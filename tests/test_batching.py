@@ -415,30 +415,45 @@ def test_sampler_epochs_and_seed(lengths):
 
 
 @pytest.mark.parametrize("kwargs", [dict(batch_size=30), dict(batch_size=None, max_tokens=2000)])
-def test_sampler_replicas_share_evenly_and_cover_all(lengths, kwargs):
+def test_sampler_replicas_split_each_global_batch(lengths, kwargs):
     replicas = [BucketBatchSampler(lengths, seed=9, num_replicas=2, rank=r, **kwargs) for r in (0, 1)]
     full = list(BucketBatchSampler(lengths, seed=9, **kwargs))
     shards = [list(s) for s in replicas]
-    assert len(shards[0]) == len(shards[1]) == math.ceil(len(full) / 2)
+    assert len(shards[0]) == len(shards[1])  # the same number of steps on both ranks
+    for part0, part1 in zip(*shards):
+        assert part0 and part1 and not set(part0) & set(part1)
+    if "max_tokens" not in kwargs:  # step t of the two ranks is batch t of one process
+        assert [sorted(a + b) for a, b in zip(*shards)] == [sorted(batch) for batch in full]
     seen = Counter(_flat(shards[0] + shards[1]))
-    assert set(seen) == set(range(N))
-    if len(full) % 2:  # one batch was repeated to even out the shards
-        assert sum(seen.values()) > N
-    else:
-        assert sum(seen.values()) == N
+    assert set(seen) == set(range(N)) and sum(seen.values()) == N  # disjoint, and every example once
     for sampler in replicas:
         sampler.set_epoch(2)
     again = [list(s) for s in replicas]
-    assert again != shards and set(_flat(again[0] + again[1])) == set(range(N))
+    assert again != shards and sorted(_flat(again[0] + again[1])) == list(range(N))
     with pytest.raises(ValueError):
         BucketBatchSampler(lengths, num_replicas=2, rank=2)
 
 
-def test_sampler_odd_batch_count_is_padded(lengths):
-    full = list(BucketBatchSampler(lengths, batch_size=30, seed=0))
-    assert len(full) % 2 == 1  # 2000 / 30 -> 67 batches
-    shards = [list(BucketBatchSampler(lengths, batch_size=30, seed=0, num_replicas=2, rank=r)) for r in (0, 1)]
-    assert len(shards[0]) == len(shards[1]) == 34
+def test_sampler_shard_is_a_copy_with_balanced_lengths(lengths):
+    whole = BucketBatchSampler(lengths, batch_size=30, seed=0)
+    before = list(whole)
+    parts = [list(whole.shard(r, 2)) for r in (0, 1)]
+    assert list(whole) == before  # the original still yields whole batches
+    for part0, part1 in zip(*parts):
+        assert abs(len(part0) - len(part1)) <= 1
+        longest = max(lengths[i] for i in part0 + part1)
+        assert abs(sum(lengths[i] for i in part0) - sum(lengths[i] for i in part1)) <= longest
+
+
+def test_shard_batches_folds_a_last_batch_smaller_than_the_ranks():
+    from textcls.distributed import shard_batches
+
+    batches = [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
+    parts = [shard_batches(batches, r, 2) for r in (0, 1)]
+    assert [len(p) for p in parts] == [2, 2]
+    assert sorted(parts[0][1] + parts[1][1]) == [4, 5, 6, 7, 8]
+    with pytest.raises(ValueError, match="cannot be shared by 3 processes"):
+        shard_batches([[0, 1]], 0, 3)
 
 
 def _loader_batches(ds, sampler, workers, sort_within_batch=False):

@@ -217,6 +217,7 @@ def resume_config(args, saved: dict) -> dict:
 
 
 def cmd_train(args) -> int:
+    from textcls.distributed import is_main_process
     from textcls.jobs.train import train_text
     from textcls.runs.rundir import default_run_dir
 
@@ -235,7 +236,8 @@ def cmd_train(args) -> int:
         run_dir, resume = args.output or default_run_dir(config["model"]), False
     with interruptible_run(run_dir, "textcls train"):
         result = train_text(config, run_dir, resume=resume, trust_pickle=args.trust_pickle, overwrite=args.overwrite)
-    _print_final(result, run_dir)
+    if is_main_process():  # under torchrun, rank 0 speaks for the run
+        _print_final(result, run_dir)
     return 0
 
 
@@ -519,8 +521,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("train needs a FILE (or --config with files.train, or --resume RUN_DIR)")
     from textcls.registry import import_model_module
 
-    try:
-        with sigterm_as_interrupt():
+    # SIGTERM stays an interrupt until the reason is printed: torchrun stops the other ranks with SIGTERM as soon
+    # as one fails, which must not cut off the line that says why
+    with sigterm_as_interrupt():
+        try:
             for name, allowed in COMMAND_LINE_RANGES.items():
                 check_range(getattr(args, name, None), allowed, "--" + name.replace("_", "-"))
             for spec in args.model_module or []:
@@ -528,17 +532,18 @@ def main(argv: list[str] | None = None) -> int:
             status = args.run(args)
             sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
             return status
-    except BrokenPipeError:  # the reader went away (textcls predict ... | head -1): stop quietly, as cat does
-        _silence_stdout()
-        return 128 + signal.SIGPIPE
-    except TextclsError as exc:
-        print(f"textcls: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as exc:
-        signum = getattr(exc, "signum", signal.SIGINT)
-        detail = getattr(exc, "detail", "")
-        print(f"textcls: interrupted ({signal.Signals(signum).name}){': ' + detail if detail else ''}", file=sys.stderr)
-        return 128 + signum
+        except BrokenPipeError:  # the reader went away (textcls predict ... | head -1): stop quietly, as cat does
+            _silence_stdout()
+            return 128 + signal.SIGPIPE
+        except TextclsError as exc:
+            print(f"textcls: error: {exc}", file=sys.stderr, flush=True)
+            return 2
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            detail = getattr(exc, "detail", "")
+            print(f"textcls: interrupted ({signal.Signals(signum).name}){': ' + detail if detail else ''}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            return 128 + signum
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ by both, or by a legacy ``batch_size_fn``. The legacy module-level helpers :func
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,6 +26,7 @@ from contextlib import contextmanager
 import torch
 import torch.utils.data
 
+from textcls.distributed import shard_batches
 from textcls.errors import ArgumentError
 
 ORDERS = ("bucket", "pooled", "sorted", "shuffled", "sequential")
@@ -258,8 +260,9 @@ class BucketBatchSampler(torch.utils.data.Sampler):
 
     Use with ``DataLoader(dataset, batch_sampler=sampler, collate_fn=FieldCollator(fields))``
     (:class:`textcls.data.FieldCollator`); call
-    :meth:`set_epoch` each epoch for a new order. With ``num_replicas > 1`` each process (DDP rank) gets an
-    equal share of the batches (the list is padded by repeating batches from its start).
+    :meth:`set_epoch` each epoch for a new order. With ``num_replicas > 1`` each process (DDP rank) gets its
+    part of every batch (:func:`textcls.distributed.shard_batches`): the processes step through the same global
+    batches one process would, their parts disjoint and covering the data, with the same number of steps.
 
     Args:
         lengths: one length (or comparable key) per example.
@@ -269,7 +272,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
             ``"sequential"``.
         seed: base seed; the epoch's order is drawn from ``seed + epoch``.
         pool_factor: bucket pool size in batches.
-        num_replicas: number of processes sharing the data.
+        num_replicas: number of processes sharing each batch.
         rank: this process's index.
         token_counts: padded size per example when ``lengths`` are not plain lengths.
     """
@@ -286,8 +289,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         rank: int = 0,
         token_counts: Sequence[int] | None = None,
     ):
-        if not 0 <= rank < num_replicas:
-            raise ArgumentError(f"rank {rank} is not in [0, {num_replicas}); give 0 <= rank < num_replicas")
+        _check_rank(rank, num_replicas)
         self.lengths = list(lengths)
         self.token_counts = None if token_counts is None else list(token_counts)
         self.batch_size = batch_size
@@ -304,6 +306,13 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         """Choose the epoch whose order the next iteration yields."""
         self.epoch = epoch
 
+    def shard(self, rank: int, num_replicas: int) -> BucketBatchSampler:
+        """A copy of this sampler that yields process ``rank``'s part of every batch (of ``num_replicas``)."""
+        _check_rank(rank, num_replicas)
+        copy_ = copy.copy(self)
+        copy_.rank, copy_.num_replicas, copy_._cache = rank, num_replicas, None
+        return copy_
+
     def batches(self) -> list[list[int]]:
         """This replica's batches for the current epoch."""
         if self._cache is not None and self._cache[0] == self.epoch:
@@ -318,9 +327,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
             pool_factor=self.pool_factor,
         )
         if self.num_replicas > 1:
-            per_replica = math.ceil(len(every) / self.num_replicas)
-            padded = every + every[: per_replica * self.num_replicas - len(every)]
-            every = padded[self.rank :: self.num_replicas]
+            every = shard_batches(every, self.rank, self.num_replicas, self.token_counts or self.lengths)
         self._cache = (self.epoch, every)
         return every
 
@@ -329,6 +336,11 @@ class BucketBatchSampler(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return len(self.batches())
+
+
+def _check_rank(rank: int, num_replicas: int) -> None:
+    if not 0 <= rank < num_replicas:
+        raise ArgumentError(f"rank {rank} is not in [0, {num_replicas}); give 0 <= rank < num_replicas")
 
 
 def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:

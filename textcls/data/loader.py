@@ -9,6 +9,8 @@ exactly as an iterator's batch has them.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from textcls._util import paused_gc
@@ -34,7 +36,7 @@ class TextBatches:
         max_length: keep at most this many tokens of each text (``None``: keep all): the field's own cut
             (from the start with ``truncate_first``; ``init_token``/``eos_token`` not counted), applied on top of
             its ``fix_length``, but it never pads to that length.
-        num_replicas, rank: shard the batches across processes (DDP).
+        num_replicas, rank: give process ``rank`` its part of every batch (as :meth:`shard` does).
         text_attr, label_attr: attribute names on the examples.
     """
 
@@ -69,6 +71,13 @@ class TextBatches:
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch's batch order."""
         self.sampler.set_epoch(epoch)
+
+    def shard(self, rank: int, num_replicas: int) -> TextBatches:
+        """The same batches, each cut to process ``rank``'s part (of ``num_replicas``): what the trainer iterates
+        in a distributed run (see :func:`textcls.distributed.shard_batches`). ``self`` is unchanged."""
+        part = copy.copy(self)
+        part.sampler = self.sampler.shard(rank, num_replicas)
+        return part
 
     def __len__(self) -> int:
         return len(self.sampler)

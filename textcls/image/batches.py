@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import math
+import copy
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from textcls.distributed import shard_batches
+from textcls.errors import ArgumentError
 from textcls.image.data import ImageSplit, Preprocess
 from textcls.training.step import Step
 
@@ -52,13 +54,29 @@ class ImageBatches:
         self.batch_size, self.train, self.seed, self.num_workers = int(batch_size), train, seed, num_workers
         self.augment = train and preprocess.random
         self.epoch = 0
+        self.rank, self.num_replicas = 0, 1
+
+    def shard(self, rank: int, num_replicas: int) -> ImageBatches:
+        """The same batches, each cut to process ``rank``'s part (of ``num_replicas``), for a distributed run
+        (:func:`textcls.distributed.shard_batches`); ``self`` is unchanged."""
+        if not 0 <= rank < num_replicas:
+            raise ArgumentError(f"rank {rank} is not in [0, {num_replicas}); give 0 <= rank < num_replicas")
+        part = copy.copy(self)
+        part.rank, part.num_replicas = rank, num_replicas
+        return part
 
     def set_epoch(self, epoch: int) -> None:
         """Use the shuffle order (and augmentation draws) of ``epoch`` (makes resumed runs exact)."""
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return math.ceil(len(self.split) / self.batch_size)
+        return len(self._batches())
+
+    def _batches(self) -> list[list[int]]:
+        """This process's part of each batch of the epoch, in order."""
+        order = self._order().tolist()
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        return shard_batches(batches, self.rank, self.num_replicas)
 
     def _order(self) -> torch.Tensor:
         if not self.train:
@@ -66,17 +84,16 @@ class ImageBatches:
         return torch.randperm(len(self.split), generator=torch.Generator().manual_seed(self.seed + self.epoch))
 
     def __iter__(self):
+        batches = self._batches()
         if self.split.images is not None and not self.augment:
-            order = self._order()
-            for start in range(0, len(order), self.batch_size):
-                index = order[start : start + self.batch_size]
+            for indices in batches:
+                index = torch.tensor(indices)
                 inputs = self.preprocess.batch(self.split.images[index])
-                yield Step((inputs,), self.split.labels[index], 0, index.tolist())
+                yield Step((inputs,), self.split.labels[index], 0, indices)
             return
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         loader = DataLoader(
-            _Items(self.split, self.preprocess, self.augment), batch_size=self.batch_size, shuffle=self.train,
-            generator=generator, num_workers=self.num_workers, collate_fn=_collate,
-            persistent_workers=False,
+            _Items(self.split, self.preprocess, self.augment), batch_sampler=batches, generator=generator,
+            num_workers=self.num_workers, collate_fn=_collate, persistent_workers=False,
         )  # fmt: skip
         yield from loader

@@ -36,6 +36,7 @@ def train_config(args) -> dict:
 
 
 def cmd_train(args) -> int:
+    from textcls.distributed import is_main_process
     from textcls.image.job import train_image
     from textcls.runs.rundir import default_run_dir
 
@@ -54,6 +55,8 @@ def cmd_train(args) -> int:
         run_dir, resume = args.output or default_run_dir(config["model"]), False
     with interruptible_run(run_dir, "textcls image train"):
         result = train_image(config, run_dir, resume=resume, overwrite=args.overwrite)
+    if not is_main_process():  # under torchrun, rank 0 speaks for the run
+        return 0
     for split in ("valid", "test"):
         if split in result:
             metrics = result[split]

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from textcls import config as cfg
+from textcls import distributed
 from textcls.errors import TextclsError
 from textcls.image.batches import ImageBatches
 from textcls.image.data import TORCHVISION, ImageData, ImageSplit, Preprocess, load_images, read_image_file
@@ -75,7 +76,9 @@ class ImageRun:
 def train_image(config: dict, run_dir: str | Path, resume: bool = False, overwrite: bool = False) -> dict:
     """Train, evaluate and save an image classifier; returns the final metrics (also in ``metrics.json``).
 
-    The run is created and locked as a text run is (:meth:`~textcls.runs.rundir.RunDir.training`).
+    The run is created and locked as a text run is (:meth:`~textcls.runs.rundir.RunDir.training`). Under
+    ``torchrun`` every process calls this: rank 0 resolves the config and writes the run, the others load the
+    same images and train their parts of each batch (:mod:`textcls.distributed`).
 
     Args:
         config: the resolved config (:func:`resolve_config`) with ``files.data`` (dataset name or directory).
@@ -83,52 +86,68 @@ def train_image(config: dict, run_dir: str | Path, resume: bool = False, overwri
         resume: continue from the last checkpoint of the unfinished phase.
         overwrite: replace a non-empty ``run_dir`` (refused otherwise, and always while it is being trained).
     """
-    run = ImageRunDir(run_dir)
-    with run.training(resume=resume, overwrite=overwrite):
-        return _train_image(run, config, resume)
+    device = (config.get("training") or {}).get("device") or "auto"
+    with distributed.process_group(device) as group:
+        handoff = distributed.Handoff(group)
+        if not group.is_main:
+            return _train_image(None, handoff.receive(), resume, group)
+        run = ImageRunDir(run_dir)
+        with handoff, run.training(resume=resume, overwrite=overwrite):
+            config = cfg.ImageRunConfig.from_dict(run.config() if resume else config).to_dict()
+            pick_device(config["training"]["device"])  # before anything is written: a bad device leaves no run
+            handoff.send(config)
+            return _train_image(run, config, resume, group)
 
 
-def _train_image(run: ImageRunDir, config: dict, resume: bool) -> dict:
-    """The body of :func:`train_image`, with ``run`` held."""
+def _train_image(run: ImageRunDir | None, config: dict, resume: bool, group: distributed.Distributed) -> dict:
+    """The body of :func:`train_image`: on rank 0 with ``run`` held, elsewhere with ``run=None``."""
     started = time.perf_counter()
-    config = cfg.ImageRunConfig.from_dict(run.config() if resume else config).to_dict()
-    pick_device(config["training"]["device"])  # before anything is written: a bad device leaves no run
+    main = group.is_main
     seed = int(config["training"].get("seed", 0))
     seed_everything(seed)
     data_config = config["data"]
     data = load_images(config["files"]["data"], data_config["root"], data_config["download"])
     job = ImageRun(config, data)
     train_split, valid_split = data.split_valid(data_config["valid_split"], seed)
-    if not resume:
+    if main and not resume:
         run.save_setup(config, job.task, job.preprocess)
         save_training_grid(train_split, data.classes, run.file("samples.png"), seed=seed)
+    say = print if main else (lambda *args, **kwargs: None)
     params = sum(p.numel() for p in job.model.parameters())
     sizes = f"train {len(train_split):,}, valid {len(valid_split):,}" + (
         f", test {len(data.test):,}" if data.test else ""
     )
-    print(f"data: {data.name}: {sizes} images; {len(data.classes)} classes; input {tuple(job.preprocess.shape)}")
-    print(f"model: {config['model']} ({params:,} parameters)")
+    say(f"data: {data.name}: {sizes} images; {len(data.classes)} classes; input {tuple(job.preprocess.shape)}")
+    say(f"model: {config['model']} ({params:,} parameters)")
+    if group.enabled:
+        say(f"distributed: {group.world_size} processes ({group.backend}); each trains its part of every batch "
+            f"of {config['data']['batch_size']}")  # fmt: skip
     train_batches = job.batches(train_split, True, seed)
     valid_batches = job.batches(valid_split, False)
     history: list[dict] = []
     trainer = None
-    previews = MisclassifiedPreviews(valid_split, valid_batches, data.classes, run.file("misclassified"))
-    for phase in _phases(config, job.model, run.path):
+    callbacks = (
+        [MisclassifiedPreviews(valid_split, valid_batches, data.classes, run.file("misclassified"))] if main else []
+    )
+    for phase in _phases(config, job.model, run.path if main else Path(".")):
         if phase["freeze"] is not None:
             (job.model.freeze if phase["freeze"] else job.model.unfreeze)()
-            print(f"phase: {'head only (frozen backbone)' if phase['freeze'] else 'all layers'}, "
-                  f"{phase['epochs']} epochs at lr {phase['lr']:g}")  # fmt: skip
+            say(f"phase: {'head only (frozen backbone)' if phase['freeze'] else 'all layers'}, "
+                f"{phase['epochs']} epochs at lr {phase['lr']:g}")  # fmt: skip
         training = TrainerConfig.from_dict({**config["training"], "epochs": phase["epochs"], "lr": phase["lr"]})
-        trainer = Trainer(job.model, job.task, training, run_dir=phase["dir"], callbacks=[previews])
+        trainer = Trainer(job.model, job.task, training, run_dir=phase["dir"] if main else None, callbacks=callbacks,
+                          distributed=group)  # fmt: skip
         last = CheckpointFiles(phase["dir"]).last
-        if resume and last.exists():
+        if group.broadcast(main and resume and last.exists()):  # rank 0 decides: only it has the run
             trainer.resume(last)
         history += trainer.fit(train_batches, valid_batches)  # ends with the phase's best weights loaded
-    run.save_weights(job.model)
-    result = {"history": history, "valid": trainer.evaluate(valid_batches)}
+    result = {"history": history, "valid": trainer.evaluate(valid_batches), "world_size": group.world_size}
     if data.test is not None:
         result["test"] = trainer.evaluate(job.batches(data.test, False))
     result["seconds"] = time.perf_counter() - started
+    if not main:
+        return result
+    run.save_weights(job.model)
     run.write_json("metrics.json", result)
     plot_learning_curves(history, run.file("curves.png"), training.monitor)
     final = result.get("test") or result["valid"]

@@ -6,6 +6,7 @@ import logging
 import time
 from pathlib import Path
 
+from textcls import distributed
 from textcls.config import TextRunConfig
 from textcls.config_types import DataConfig
 from textcls.data.columns import ColumnChoice, choose_columns, read_dataset
@@ -180,6 +181,11 @@ def train_text(
     A new run is built in a temporary directory and moved into place once its header is written (a failed start
     leaves nothing); the run is locked while it trains (:meth:`~textcls.runs.rundir.RunDir.training`).
 
+    Started by ``torchrun`` (or inside a process group the caller joined), every process calls this with the same
+    arguments: rank 0 reads the data, builds the vocabulary and writes the run; the others receive its setup, read
+    their own copy of the data and train their parts of each batch (:mod:`textcls.distributed`); every rank
+    returns the same metrics.
+
     Args:
         config: the run's config (:func:`textcls.config.resolve`'s mapping, or a
             :class:`~textcls.config.TextRunConfig`); any missing setting takes its default. With ``resume``:
@@ -190,14 +196,28 @@ def train_text(
         trust_pickle: load gensim pickle vectors (``--trust-pickle``); refused by default, as they can run code.
         overwrite: replace a non-empty ``run_dir`` (refused otherwise, and always while it is being trained).
     """
-    run = TextRunDir(run_dir)
-    with run.training(resume=resume, overwrite=overwrite):
-        return _train(run, config, resume, trust_pickle)
+    with distributed.process_group(_configured_device(config, run_dir, resume)) as group:
+        handoff = distributed.Handoff(group)
+        if not group.is_main:
+            return _train(None, config, resume, trust_pickle, handoff)
+        run = TextRunDir(run_dir)
+        with handoff, run.training(resume=resume, overwrite=overwrite):
+            return _train(run, config, resume, trust_pickle, handoff)
 
 
-def _train(run: TextRunDir, config, resume: bool, trust_pickle: bool) -> dict:
-    """The body of :func:`train_text`, with ``run`` held."""
-    started = time.perf_counter()
+def _configured_device(config, run_dir, resume: bool) -> str:
+    """The ``training.device`` a run will use (given, else saved when resuming), which picks the backend."""
+    given = TextRunConfig.from_dict(config).training.device if config is not None else None
+    if given is None or (resume and config is None):
+        try:
+            return TextRunDir(run_dir).config()["training"]["device"]
+        except (TextclsError, KeyError, TypeError):
+            return "auto"
+    return given
+
+
+def _prepare(run: TextRunDir, config, resume: bool, trust_pickle: bool):
+    """Rank 0's part of :func:`_train`: config, data, vocabulary and vectors, the run's header written."""
     if resume:
         saved = run.resumed_config(None if config is None else absolute_paths(config))
         run.check_inputs()
@@ -209,26 +229,77 @@ def _train(run: TextRunDir, config, resume: bool, trust_pickle: bool) -> dict:
         seed_everything(config.training.seed)
         label_field = make_fields(config.data)[1]
         label_field.vocab = Vocab(specials=task.labels, unk_token=None)  # the saved label order
-        text_data = TextData(config, text_field, label_field, choice)
-        coverage = vectors = None
+        return config, TextData(config, text_field, label_field, choice), task, None
+    config = TextRunConfig.from_dict(absolute_paths(config))
+    pick_device(config.training.device)  # before anything is written: a bad device leaves no run
+    seed_everything(config.training.seed)
+    text_data = TextData(config)
+    text_data.build_vocab(config.data)
+    coverage = attach_embeddings(config, text_data, trust_pickle)
+    if coverage is not None:
+        config.model_options["embedding_dim"] = coverage.dim  # the saved model's shape
+        print(f"vectors: {coverage}")
+    task = Task.from_labels(text_data.label_field.vocab.itos, multilabel=config.data.multilabel)
+    return config, text_data, task, coverage
+
+
+def _train(run: TextRunDir | None, config, resume: bool, trust_pickle: bool, handoff: distributed.Handoff) -> dict:
+    """The body of :func:`train_text`: on rank 0 with ``run`` held, on the other ranks with ``run=None``."""
+    started = time.perf_counter()
+    group = handoff.group
+    main = group.is_main
+    if main:
+        config, text_data, task, coverage = _prepare(run, config, resume, trust_pickle)
+        vectors = None if resume else text_data.text_field.vocab.vectors
+        model = build_model(config.to_dict(), text_data.text_field, task, vectors)  # a bad option leaves no run
+        if not resume:
+            resolved = config.to_dict()
+            run.record_inputs(input_files(resolved))
+            run.save_setup(resolved, text_data.text_field, task, text_data.choice)
+        resume_from = run.checkpoints.last if resume and run.checkpoints.last.exists() else None
+        if resume_from is not None:  # else: stopped before its first epoch ended; start it again
+            run.check_fits(resume_from, load_checkpoint(resume_from), model, run.sizes(text_data.text_field, task))
+        handoff.send((config.to_dict(), text_data.text_field, task, text_data.choice, resume_from is not None))
     else:
-        config = TextRunConfig.from_dict(absolute_paths(config))
-        pick_device(config.training.device)  # before anything is written: a bad device leaves no run
+        saved, text_field, task, choice, resumed = handoff.receive()
+        config = TextRunConfig.from_dict(saved)
         seed_everything(config.training.seed)
-        text_data = TextData(config)
-        text_data.build_vocab(config.data)
-        coverage = attach_embeddings(config, text_data, trust_pickle)
-        if coverage is not None:
-            config.model_options["embedding_dim"] = coverage.dim  # the saved model's shape
-            print(f"vectors: {coverage}")
-        task = Task.from_labels(text_data.label_field.vocab.itos, multilabel=config.data.multilabel)
-        vectors = text_data.text_field.vocab.vectors
-    training = config.training
-    data, resolved = config.data, config.to_dict()
-    model = build_model(resolved, text_data.text_field, task, vectors)  # before writing: a bad option leaves no run
-    if not resume:
-        run.record_inputs(input_files(resolved))
-        run.save_setup(resolved, text_data.text_field, task, text_data.choice)
+        label_field = make_fields(config.data)[1]
+        label_field.vocab = Vocab(specials=task.labels, unk_token=None)
+        text_data = TextData(config, text_field, label_field, choice)
+        coverage, resume_from = None, (True if resumed else None)
+        model = build_model(config.to_dict(), text_field, task, text_field.vocab.vectors)
+    training, data = config.training, config.data
+    if main:
+        _print_header(config, text_data, task, model, group)
+    train_batches = text_data.batches(text_data.train, data, True, training.seed)
+    valid_batches = text_data.batches(text_data.valid, data, False) if text_data.valid is not None else None
+    trainer = Trainer(model, task, training, run_dir=run.path if main else None, callbacks=model_callbacks(model),
+                      distributed=group)  # fmt: skip
+    if resume_from is not None:
+        trainer.resume(resume_from)
+    history = trainer.fit(train_batches, valid_batches)
+    result = {"history": history, "best_epoch": trainer.best_epoch, "monitor": training.monitor,
+              "world_size": group.world_size}  # fmt: skip
+    if coverage is not None:
+        result["vectors_coverage"] = {"types": coverage.type_rate, "tokens": coverage.token_rate}
+    if valid_batches is not None:
+        result["valid"] = trainer.evaluate(valid_batches)
+    if text_data.test is not None:
+        result["test"] = trainer.evaluate(text_data.batches(text_data.test, data, False))
+    result["seconds"] = time.perf_counter() - started
+    if main:
+        run.save_weights(trainer.model)
+        run.write_json("metrics.json", result)
+        plot_learning_curves(history, run.file("curves.png"), training.monitor)
+        final = result.get("test") or result.get("valid")
+        if final and "confusion" in final:
+            plot_confusion(final["confusion"], task.labels, run.file("confusion.png"))
+    return result
+
+
+def _print_header(config: TextRunConfig, text_data: TextData, task: Task, model, group) -> None:
+    """The run's header lines: data, model and, with several processes, how they share the batches."""
     sizes = ", ".join(
         f"{name} {len(ds):,}" for name, ds in (("train", text_data.train), ("valid", text_data.valid),
                                                ("test", text_data.test)) if ds is not None
@@ -239,26 +310,6 @@ def _train(run: TextRunDir, config, resume: bool, trust_pickle: bool) -> dict:
         f"{task.num_classes} classes ({task.kind})"
     )
     print(f"model: {config.model} ({params:,} parameters)")
-    train_batches = text_data.batches(text_data.train, data, True, training.seed)
-    valid_batches = text_data.batches(text_data.valid, data, False) if text_data.valid is not None else None
-    trainer = Trainer(model, task, training, run_dir=run.path, callbacks=model_callbacks(model))
-    if resume and run.checkpoints.last.exists():  # else: stopped before its first epoch ended; start it again
-        last = run.checkpoints.last
-        run.check_fits(last, load_checkpoint(last), model, run.sizes(text_data.text_field, task))
-        trainer.resume(last)
-    history = trainer.fit(train_batches, valid_batches)
-    run.save_weights(trainer.model)
-    result = {"history": history, "best_epoch": trainer.best_epoch, "monitor": training.monitor}
-    if coverage is not None:
-        result["vectors_coverage"] = {"types": coverage.type_rate, "tokens": coverage.token_rate}
-    if valid_batches is not None:
-        result["valid"] = trainer.evaluate(valid_batches)
-    if text_data.test is not None:
-        result["test"] = trainer.evaluate(text_data.batches(text_data.test, data, False))
-    result["seconds"] = time.perf_counter() - started
-    run.write_json("metrics.json", result)
-    plot_learning_curves(history, run.file("curves.png"), training.monitor)
-    final = result.get("test") or result.get("valid")
-    if final and "confusion" in final:
-        plot_confusion(final["confusion"], task.labels, run.file("confusion.png"))
-    return result
+    if group.enabled:
+        print(f"distributed: {group.world_size} processes ({group.backend}); each trains its part of every batch "
+              f"of {config.data.batch_size}")  # fmt: skip

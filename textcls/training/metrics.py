@@ -164,6 +164,21 @@ class MetricTracker:
         self._targets.append(targets)
         self._predictions.append(predictions)
 
+    def gathered(self, group) -> MetricTracker:
+        """This tracker with every rank's batches of a distributed run added (``group``: a
+        :class:`~textcls.distributed.Distributed`; itself when the run has one process)."""
+        if not group.enabled:
+            return self
+        parts = group.gather((self.loss_sum, self.examples, self.correct, self._targets, self._predictions))
+        total = MetricTracker(self.task)
+        for loss_sum, examples, correct, targets, predictions in parts:
+            total.loss_sum += loss_sum
+            total.examples += examples
+            total.correct += correct
+            total._targets += targets
+            total._predictions += predictions
+        return total
+
     @property
     def loss(self) -> float:
         return self.loss_sum / max(1, self.examples)

@@ -3,15 +3,23 @@
 The model owns the maths (``forward``); the trainer owns the engineering: device, mixed precision, gradient
 accumulation and clipping, optimizer and schedule, metrics, early stopping, checkpoints (as a
 :class:`~textcls.training.checkpoints.CheckpointPolicy` says), exact resume, TensorBoard and progress bars. It
-keeps no global state and runs in one process. Its one extension point is
-:class:`~textcls.training.callbacks.Callback`.
+keeps no global state. Its one extension point is :class:`~textcls.training.callbacks.Callback`.
 
 Batches are iterables of :class:`~textcls.training.step.Step` with an optional ``set_epoch(epoch)``.
+
+In a distributed run (a :class:`~textcls.distributed.Distributed` with several processes, as ``torchrun``
+starts them) the same code runs on every rank: the model is wrapped in ``DistributedDataParallel``; each rank
+trains on its part of every global batch (``batches.shard(rank, world_size)``, which :class:`TextBatches` and
+:class:`ImageBatches` provide) and its loss is weighted so that the averaged gradient is the one of the whole
+batch; training and validation metrics are gathered over all ranks, so early stopping and the schedule decide
+the same everywhere; rank 0 alone writes checkpoints, TensorBoard and the console.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import inspect
 import logging
 import math
 import time
@@ -22,6 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from textcls import distributed as dist
 from textcls.conversion import SEED_RANGE, Range, bounded, check_ranges, section_from_dict
 from textcls.errors import TextclsError
 from textcls.training.callbacks import Callback
@@ -119,6 +128,19 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+def densify_sparse_embeddings(model: nn.Module) -> list[str]:
+    """Make every sparse-gradient embedding of ``model`` produce dense gradients (NCCL all-reduces dense tensors
+    only); returns the names of the modules changed (the maths is the same: sgd and adagrad take both)."""
+    changed = []
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Embedding, nn.EmbeddingBag)) and module.sparse:
+            module.sparse = False
+            changed.append(name)
+    if changed:
+        log.info("dense gradients for %s: NCCL cannot all-reduce sparse ones", ", ".join(changed))
+    return changed
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch."""
     import random
@@ -142,6 +164,7 @@ class EpochResult:
     examples_per_s: float
     tokens_per_s: float
     best: bool = False
+    examples_per_rank: list[int] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -159,8 +182,11 @@ class Trainer:
             written).
         tensorboard: write TensorBoard scalars under ``run_dir/tensorboard``.
         class_weights: optional per-class loss weights (multi-class).
-        callbacks: :class:`~textcls.training.callbacks.Callback` instances, called in this order.
+        callbacks: :class:`~textcls.training.callbacks.Callback` instances, called in this order (on every rank
+            of a distributed run).
         checkpoints: which checkpoints to keep (default: ``best.pt`` and ``last.pt``).
+        distributed: this process's place in a data-parallel run (``None``: the process group this process has
+            joined, if any, else one process). Only rank 0 writes ``run_dir`` and TensorBoard.
     """
 
     def __init__(
@@ -173,13 +199,19 @@ class Trainer:
         class_weights: torch.Tensor | None = None,
         callbacks: Sequence[Callback] = (),
         checkpoints: CheckpointPolicy | None = None,
+        distributed: dist.Distributed | None = None,
     ):
         self.config = config or TrainerConfig()
         self.task = task
-        self.device = pick_device(self.config.device)
+        self.distributed = distributed or dist.current()
+        self.device = self.distributed.place(pick_device(self.config.device))
         self.model = model.to(self.device)
+        self.network: nn.Module = self.model  # what training steps call: the model, or its DDP wrapper
+        self._trainable: tuple | None = None
         self.loss_fn = task.loss_fn(class_weights.to(self.device) if class_weights is not None else None)
-        self.run_dir = Path(run_dir) if run_dir is not None else None
+        main = self.distributed.is_main
+        self.run_dir = Path(run_dir) if run_dir is not None and main else None
+        tensorboard = tensorboard and main
         for callback in callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"trainer callbacks must be Callback instances, got {type(callback).__name__}")
@@ -187,8 +219,9 @@ class Trainer:
         policy = checkpoints or CheckpointPolicy()
         files = CheckpointFiles(self.run_dir) if self.run_dir is not None else None
         self.checkpointer = Checkpointer(
-            policy, files, keep_best_in_memory=self.config.restore_best and (files is None or not policy.save_best)
-        )
+            policy, files,
+            keep_best_in_memory=main and self.config.restore_best and (files is None or not policy.save_best),
+        )  # fmt: skip
         self.use_amp = bool(self.config.amp and self.device.type == "cuda")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.optimizer = None  # built on first use: evaluation-only trainers never need one
@@ -200,7 +233,7 @@ class Trainer:
         self.best_epoch: int | None = None
         self.stale_epochs = 0
         self.optimizer_steps = 0
-        self.reporter = Reporter(self.run_dir if tensorboard else None, progress=self.config.progress)
+        self.reporter = Reporter(self.run_dir if tensorboard else None, progress=self.config.progress and main)
         self.average = copy.deepcopy(self.model).requires_grad_(False) if self.config.ema_decay else None
         self.average_updates = 0
 
@@ -270,12 +303,24 @@ class Trainer:
             "optimizer_steps": self.optimizer_steps,
             "checkpoints": self.checkpointer.state_dict(),
             "rng": rng_state(),
+            "rng_ranks": getattr(self, "_rank_rng", None),
+            "world_size": self.distributed.world_size,
         }
 
     def resume(self, checkpoint: str | Path) -> None:
         """Continue from a resumable checkpoint (``last.pt``, or an every-N ``epoch-NNN.pt``): model, optimizer,
-        scheduler, epoch, history, checkpoint bookkeeping and random state."""
-        state = load_checkpoint(checkpoint, map_location=self.device)
+        scheduler, epoch, history, checkpoint bookkeeping and random state.
+
+        In a distributed run rank 0 reads the file and sends its content to the others (the path is not read
+        there), and each rank takes back its own random state."""
+        group = self.distributed
+        state = load_checkpoint(checkpoint, map_location="cpu") if group.is_main else None
+        state = group.broadcast(state)
+        if group.enabled and state.get("world_size", 1) != group.world_size:
+            raise TextclsError(
+                f"{checkpoint} was written by {state.get('world_size', 1)} processes; resume it with as many "
+                f"(torchrun --nproc_per_node={state.get('world_size', 1)}), not {group.world_size}"
+            )
         self.model.load_state_dict(state["model"])
         if self.average is not None and state.get("average") is not None:
             self.average.load_state_dict(state["average"]["weights"])
@@ -289,7 +334,8 @@ class Trainer:
         self.stale_epochs = int(state["stale_epochs"])
         self.optimizer_steps = int(state.get("optimizer_steps", 0))
         self.checkpointer.load_state_dict(state.get("checkpoints"))
-        set_rng_state(state["rng"])
+        ranks = state.get("rng_ranks")
+        set_rng_state(ranks[group.rank] if ranks else state["rng"])
         log.info("resumed from %s after epoch %d", checkpoint, self.start_epoch)
 
     # --- the loop ----------------------------------------------------------------------------------
@@ -301,6 +347,7 @@ class Trainer:
         """
         config = self.config
         self._ensure_optimizer()
+        train_batches = self._shard(train_batches)
         resumed_lrs = [group["lr"] for group in self.optimizer.param_groups]
         steps_per_epoch = math.ceil(len(train_batches) / config.accumulation_steps)
         self.scheduler, self.scheduler_every = build_scheduler(
@@ -317,23 +364,73 @@ class Trainer:
             log.info("nothing to do: %d of %d epochs already done", self.start_epoch, config.epochs)
         for callback in self.callbacks:
             callback.on_fit_start(self)
-        for epoch in range(self.start_epoch, config.epochs):
-            result = self._run_epoch(epoch, train_batches, valid_batches)
-            self.history.append(result.to_dict())
-            stop = self._after_epoch(epoch, result)
-            for callback in self.callbacks:
-                callback.on_epoch_end(self, result)
-            if stop:
-                log.info("early stopping: no improvement in %s for %d epochs", config.monitor, config.patience)
-                break
-        self._load_final_weights()
+        with dist.lost_contact(self.distributed):  # a dead or silent rank: one line, not a traceback or a hang
+            for epoch in range(self.start_epoch, config.epochs):
+                result = self._run_epoch(epoch, train_batches, valid_batches)
+                self.history.append(result.to_dict())
+                stop = self._after_epoch(epoch, result)
+                for callback in self.callbacks:
+                    callback.on_epoch_end(self, result)
+                if stop:
+                    log.info("early stopping: no improvement in %s for %d epochs", config.monitor, config.patience)
+                    break
+            self._load_final_weights()
         for callback in self.callbacks:
             callback.on_fit_end(self)
         self.reporter.close()
         return self.history
 
+    def _shard(self, batches, required: bool = True):
+        """This rank's part of ``batches`` in a distributed run (``batches`` itself in one process)."""
+        group = self.distributed
+        if not group.enabled:
+            return batches
+        if not hasattr(batches, "shard"):
+            if not required:
+                return None
+            raise TextclsError(
+                f"distributed training needs batches with shard(rank, world_size) (TextBatches and ImageBatches "
+                f"have it); {type(batches).__name__} has none"
+            )
+        return batches.shard(group.rank, group.world_size)
+
+    def _wrap(self) -> None:
+        """(Re)wrap the model in ``DistributedDataParallel`` when the set of trainable parameters changed (the
+        first epoch, or an embedding unfrozen by a callback): DDP only synchronises what required gradients
+        when it was built."""
+        group = self.distributed
+        trainable = tuple(p.requires_grad for p in self.model.parameters())
+        if not group.enabled or trainable == self._trainable:
+            return
+        from torch.nn.parallel import DistributedDataParallel
+
+        self._trainable = trainable
+        if not any(trainable):
+            self.network = self.model
+            return
+        if group.backend == "nccl":
+            densify_sparse_embeddings(self.model)  # NCCL cannot all-reduce sparse gradients
+        # batch-norm statistics follow rank 0, as DDP does by default; other buffers are fixed (no traffic)
+        has_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        # torch renamed broadcast_buffers to forward_sync_buffers (both sync every buffer once, at construction)
+        renamed = "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+        sync = {"forward_sync_buffers" if renamed else "broadcast_buffers": has_norm}
+        with dist.lost_contact(group):
+            self.network = DistributedDataParallel(self.model, device_ids=device_ids, **sync)
+
     def _load_final_weights(self) -> None:
-        """The best weights with ``restore_best``, else the moving average (with ``ema_decay``), else the last."""
+        """The best weights with ``restore_best``, else the moving average (with ``ema_decay``), else the last;
+        in a distributed run rank 0 loads them and sends them to the others."""
+        group = self.distributed
+        if group.is_main:
+            self._load_final_weights_here()
+        group.broadcast_weights(self.model)
+        if self.average is not None:  # from now on the model and its average are the same finished weights
+            self.average.load_state_dict(self.model.state_dict())
+        group.check_same_weights(self.model)
+
+    def _load_final_weights_here(self) -> None:
         best = None
         if self.config.restore_best and self.best_epoch is not None:
             best = self.checkpointer.best_weights(self.best_epoch, map_location=self.device)
@@ -344,8 +441,6 @@ class Trainer:
             self.model.load_state_dict(best)
         elif self.average is not None:
             self.model.load_state_dict(self.average.state_dict())
-        if self.average is not None:  # from now on the model and its average are the same finished weights
-            self.average.load_state_dict(self.model.state_dict())
 
     def _run_epoch(self, epoch: int, train_batches, valid_batches) -> EpochResult:
         config = self.config
@@ -353,6 +448,8 @@ class Trainer:
             callback.on_epoch_start(self, epoch)
         if hasattr(train_batches, "set_epoch"):
             train_batches.set_epoch(epoch)
+        self._wrap()
+        group = self.distributed
         self.model.train()
         tracker = MetricTracker(self.task)
         tokens = 0
@@ -361,22 +458,35 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         for index, step in enumerate(train_batches):
             step = step.to(self.device, non_blocking=True)
-            with torch.autocast(self.device.type, enabled=self.use_amp):
-                logits = self.model(*step.inputs)
-                loss = self.loss_fn(logits, step.targets)
-            loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
-                bar.close()
-                raise TextclsError(self._diverged_message(loss_value, epoch, index))
-            self.scaler.scale(loss / config.accumulation_steps).backward()
             last_in_epoch = index + 1 == len(train_batches)
-            if (index + 1) % config.accumulation_steps == 0 or last_in_epoch:
+            stepping = (index + 1) % config.accumulation_steps == 0 or last_in_epoch
+            with self._sync_gradients(stepping):
+                with torch.autocast(self.device.type, enabled=self.use_amp):
+                    logits = self.network(*step.inputs)
+                    loss = self.loss_fn(logits, step.targets)
+                loss_value = float(loss.detach())
+                weight = 1.0
+                if group.enabled:  # the whole batch's size and loss: one decision, one gradient scale everywhere
+                    local = step.targets.shape[0]
+                    batch_examples, loss_sum = group.sum([local, loss_value * local])
+                    weight = local * group.world_size / batch_examples
+                    loss_value_all = loss_sum / batch_examples
+                else:
+                    loss_value_all = loss_value
+                if not math.isfinite(loss_value_all):
+                    bar.close()
+                    raise TextclsError(self._diverged_message(loss_value_all, epoch, index))
+                self.scaler.scale(loss * (weight / config.accumulation_steps)).backward()
+            if stepping:
                 self._optimizer_step()
             tracker.update(loss_value, logits, step.targets)
             tokens += step.tokens
             bar.update(1, loss=tracker.loss, acc=tracker.accuracy)
         bar.close()
         seconds = time.perf_counter() - start
+        examples_per_rank = [int(n) for n in group.gather(tracker.examples)]
+        tokens = int(group.sum([tokens])[0])
+        tracker = tracker.gathered(group)
         train = tracker.report()
         valid = self.evaluate(valid_batches) if valid_batches is not None else None
         lr = self.optimizer.param_groups[0]["lr"]
@@ -392,7 +502,14 @@ class Trainer:
             seconds=seconds,
             examples_per_s=tracker.examples / seconds if seconds > 0 else 0.0,
             tokens_per_s=tokens / seconds if seconds > 0 else 0.0,
+            examples_per_rank=examples_per_rank,
         )
+
+    def _sync_gradients(self, stepping: bool):
+        """Let DDP all-reduce the gradients only on the batch that ends an accumulation (``no_sync`` before)."""
+        if stepping or self.network is self.model:
+            return contextlib.nullcontext()
+        return self.network.no_sync()
 
     def _diverged_message(self, loss_value: float, epoch: int, index: int) -> str:
         """What to say when the loss is NaN or infinite: where, what was kept, and the two settings that help
@@ -446,16 +563,26 @@ class Trainer:
             self.history[-1]["best"] = True
         else:
             self.stale_epochs += 1
+        if self.distributed.enabled:  # each rank's random state, for an exact resume (a collective: every rank)
+            self._rank_rng = self.distributed.gather(rng_state())
         for checkpoint in self.checkpointer.after_epoch(self, epoch + 1, score, improved):
             for callback in self.callbacks:
                 callback.on_checkpoint(self, checkpoint)
-        self.reporter.epoch(result, config.epochs)
+        if self.distributed.is_main:
+            self.reporter.epoch(result, config.epochs)
         return bool(config.patience) and self.stale_epochs >= config.patience
 
     @torch.no_grad()
     def evaluate(self, batches, keep_outputs: bool = False) -> dict:
         """Loss and metrics of the model on ``batches`` (with ``keep_outputs``, also ``probabilities`` and
-        ``indices`` in the dataset's order of the batches)."""
+        ``indices`` in the dataset's order of the batches).
+
+        In a distributed run (without ``keep_outputs``) every rank scores its part of each batch and the metrics
+        are over the whole of ``batches``, each example counted once, on every rank."""
+        group = self.distributed
+        sharded = None if keep_outputs else self._shard(batches, required=False)
+        if sharded is not None:
+            batches = sharded
         model = self.eval_model()
         model.eval()
         tracker = MetricTracker(self.task)
@@ -470,6 +597,8 @@ class Trainer:
             if keep_outputs:
                 probabilities.append(self.task.probabilities(logits).cpu())
                 indices.extend(step.indices)
+        if sharded is not None:
+            tracker = tracker.gathered(group)
         result = tracker.report() if tracker.examples else {}
         if keep_outputs:
             result["probabilities"] = torch.cat(probabilities) if probabilities else torch.empty(0)
