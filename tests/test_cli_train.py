@@ -176,10 +176,10 @@ def test_predict_from_file(book_run, tmp_path):
     assert len(out.splitlines()) == 3  # one line per input line, the blank one too
 
 
-def test_models_lists_the_four_models():
+def test_models_lists_the_five_models():
     status, out, _ = run_cli("models")
     assert status == 0
-    assert [line.split()[0] for line in out.strip().splitlines()] == ["bag", "bilstm", "lstm", "multilstm"]
+    assert [line.split()[0] for line in out.strip().splitlines()] == ["bag", "bilstm", "cnn", "lstm", "multilstm"]
 
 
 # --- header-less AG News with a bag model ---------------------------------------------------------------------

@@ -153,7 +153,7 @@ def test_image_sections_are_typed():
 
 def test_model_configs_are_package_data_inside_textcls():
     assert cfg.CONFIG_DIR == Path(textcls.__file__).resolve().parent / "configs"
-    assert {"bag", "bilstm", "lstm", "multilstm"} <= {path.stem for path in cfg.CONFIG_DIR.glob("*.yaml")}
+    assert {"bag", "bilstm", "cnn", "lstm", "multilstm"} <= {path.stem for path in cfg.CONFIG_DIR.glob("*.yaml")}
     assert (cfg.CONFIG_DIR / "image" / "defaults.yaml").exists()
     with pytest.raises(TextclsError, match="unknown model 'no-such-model'; choose one of: bag, bilstm"):
         cfg.model_defaults("no-such-model")  # (a registered model without a YAML file gets {}: test_model_contract)
@@ -167,7 +167,7 @@ def test_model_yaml_files_hold_only_what_differs_from_the_typed_defaults():
     image_file = cfg.read_yaml(cfg.CONFIG_DIR / "image" / "defaults.yaml")
     layers += [("image/defaults.yaml", image_file, image)]
     layers += [(f"image/defaults.yaml models.{name}", part, image) for name, part in image_file["models"].items()]
-    assert len(layers) == 7
+    assert len(layers) == 8
     for where, config, defaults in layers:
         for name, default in defaults.items():
             typed = type(default).from_dict(config.get(name))

@@ -58,7 +58,7 @@ def corpus(tmp_path_factory) -> dict:
 
 
 def test_the_registries_hold_every_built_in_model():
-    assert {"bag", "bilstm", "lstm", "multilstm"} <= set(TEXT_MODELS)
+    assert {"bag", "bilstm", "cnn", "lstm", "multilstm"} <= set(TEXT_MODELS)
     assert len(IMAGE_MODEL_NAMES) == 11 and {"lenet", "resnet", "resnet50-transfer"} <= set(IMAGE_MODEL_NAMES)
     assert (MODELS.package, IMAGE_MODELS.package) == ("textcls.models", "textcls.image.models")  # found, not listed
 
@@ -312,7 +312,7 @@ QUICK = ["--epochs", "1", "--device", "cpu", "--threads", "1", "--batch-size", "
         (["--model", "bag", "--freeze-embeddings"], ("'bag' builds its own embedding table", "freeze_embeddings")),
         (["--model", "lstm", "--set", "model_options.num_outputs=3"], ("num_outputs is given by textcls",)),
         (["--model", "lstm", "--set", "model_options.dropout=1.5"], ("dropout probability has to be between 0 and 1",)),
-        (["--model", "cnn3"], ("unknown model 'cnn3'", "bag, bilstm, lstm, multilstm", "--model-module")),
+        (["--model", "cnn3"], ("unknown model 'cnn3'", "bag, bilstm, cnn, lstm, multilstm", "--model-module")),
         (["--model-module", "no_such_module_12a", "--model", "lstm"], ("model module 'no_such_module_12a' not found",)),
         (["--model-module", "missing.py", "--model", "lstm"], ("model module not found: missing.py",)),
     ],

@@ -224,9 +224,9 @@ def test_unknown_pooling_is_a_textcls_error():
 # --- registry --------------------------------------------------------------------------------------------
 
 
-def test_available_models_lists_all_four_with_summaries():
+def test_available_models_lists_all_five_with_summaries():
     models = available_models()
-    assert set(models) == {"bag", "bilstm", "lstm", "multilstm"}
+    assert set(models) == {"bag", "bilstm", "cnn", "lstm", "multilstm"}
     assert all(summary.strip() for summary in models.values())
 
 
@@ -241,11 +241,11 @@ def test_unknown_model_names_it_and_the_choices():
         get_model("transformer", vocab_size=VOCAB, num_outputs=2)
     message = str(info.value)
     assert "'transformer'" in message
-    for name in ("bag", "bilstm", "lstm", "multilstm"):
+    for name in ("bag", "bilstm", "cnn", "lstm", "multilstm"):
         assert name in message
 
 
-@pytest.mark.parametrize("name", ["lstm", "multilstm", "bilstm", "bag"])
+@pytest.mark.parametrize("name", ["lstm", "multilstm", "bilstm", "bag", "cnn"])
 def test_unknown_model_option_names_it(name):
     with pytest.raises(TextclsError) as info:
         get_model(name, vocab_size=VOCAB, num_outputs=2, bogus_option=1)

@@ -284,18 +284,18 @@ def test_malformed_quoting_names_line(tmp_path):
 
 # ----------------------------------------------------------------------------------------- missing values
 @pytest.mark.parametrize("text", ["", "   ", '""'])
-def test_empty_text(tmp_path, text, caplog):
+def test_an_empty_text_is_a_valid_row_kept_and_counted(tmp_path, text):
     path = _csv(tmp_path, [GOOD_ROWS[0], f"2,{text},neg", GOOD_ROWS[2]])
-    _raises(path, "empty text", "'text'", "bad_rows='skip'", line=3)
-    with caplog.at_level(logging.WARNING, logger="textcls"):
-        ds = _load(path, bad_rows="skip")
-    assert [ex.label for ex in ds] == ["pos", "pos"]
-    assert any("empty text" in w and w.endswith(": 1") for w in _warnings(caplog)), _warnings(caplog)
+    for bad_rows in ("error", "skip"):  # not a bad row: --bad-rows skip keeps it too
+        ds = _load(path, bad_rows=bad_rows)
+        assert [ex.label for ex in ds] == ["pos", "neg", "pos"] and ds[1].text == []
+        assert (ds.empty_texts, ds.rows_skipped) == (1, 0)
 
 
-def test_empty_text_without_header_names_column_number(tmp_path):
+def test_an_empty_text_without_header_is_kept(tmp_path):
     path = _csv(tmp_path, [GOOD_ROWS[0], "2,,neg"], header=None)
-    _raises(path, "empty text", "#2", line=2, skip_header=False)
+    ds = _load(path, skip_header=False)
+    assert len(ds) == 2 and ds.empty_texts == 1
 
 
 @pytest.mark.parametrize("label", ["", "nan", "NaN", " null "])
@@ -320,7 +320,7 @@ def test_missing_multilabel(tmp_path):
 
 
 def test_every_row_bad_and_skipped(tmp_path):
-    path = _csv(tmp_path, ["1,,pos", "2,   ,neg"])
+    path = _csv(tmp_path, ["1,a text,", "2,another,nan"])
     _raises(path, "no usable rows", bad_rows="skip")
 
 
@@ -390,9 +390,8 @@ def test_json_null_label_and_empty_text(tmp_path):
     lines = ['{"text": "fine", "label": "a"}', '{"text": "x", "label": null}']
     _raises(_jsonl(tmp_path, lines), "missing label", line=2, fields=JSON_FIELDS)
     lines = ['{"text": "fine", "label": "a"}', '{"text": "", "label": "b"}']
-    _raises(_jsonl(tmp_path, lines, "b.jsonl"), "empty text", "'text'", line=2, fields=JSON_FIELDS)
-    ds = TabularDataset(tmp_path / "b.jsonl", fields=JSON_FIELDS, bad_rows="skip")
-    assert len(ds) == 1
+    ds = TabularDataset(_jsonl(tmp_path, lines, "b.jsonl"), fields=JSON_FIELDS, bad_rows="skip")
+    assert len(ds) == 2 and ds.empty_texts == 1 and ds[1].text == []
 
 
 def test_jsonl_text_with_unicode_line_separator(tmp_path):

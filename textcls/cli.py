@@ -261,6 +261,10 @@ def cmd_evaluate(args) -> int:
 
     result = evaluate_file(args.run_dir, args.file, device=args.device)
     print(f"examples  {result['examples']:,}")
+    if result["empty_texts"]:
+        print(f"empty     {result['empty_texts']:,} empty texts (each scored as one unknown token)")
+    if result["rows_skipped"]:
+        print(f"skipped   {result['rows_skipped']:,} rows of the file (bad rows): not in these scores")
     print(f"accuracy  {result['accuracy']:.2%}")
     for key in ("macro_f1", "micro_f1"):
         if key in result:

@@ -33,7 +33,7 @@ class ReadOptions:
         extra_fields: rows with too many fields: ``error``, ``merge`` (the overflow goes back into the text,
             joined by ``merge_sep``) or ``skip``.
         merge_sep: separator put back between merged overflow fields.
-        bad_rows: rows missing a field, a text or a label: ``error`` or ``skip``.
+        bad_rows: rows missing a field or a label: ``error`` or ``skip`` (an empty text is a valid row, kept).
         encoding: the file's text encoding.
         encoding_errors: undecodable bytes: ``strict`` (an error naming the line), ``replace`` or ``ignore``.
         csv_reader_params: extra ``csv.reader`` arguments (``delimiter``, ``quotechar``, ``quoting``, ...); they
@@ -45,7 +45,7 @@ class ReadOptions:
         "error", "rows with too many fields: stop, merge the overflow into the text, or skip them"
     )
     merge_sep: str = cli_flag(",", "separator put back when merging overflow fields")
-    bad_rows: Literal["error", "skip"] = cli_flag("error", "rows missing a field, the text or the label")
+    bad_rows: Literal["error", "skip"] = cli_flag("error", "rows missing a field or the label (empty texts are kept)")
     encoding: str = cli_flag("utf-8", "file encoding")
     encoding_errors: Literal["strict", "replace", "ignore"] = cli_flag(
         "strict", "undecodable bytes: stop naming the line, replace them with U+FFFD, or drop them"

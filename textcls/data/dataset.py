@@ -299,10 +299,14 @@ class TabularDataset(Dataset):
             columns; without a header, its usual row length): ``"error"`` (default), ``"merge"`` (join the
             overflow back into the first text column with ``merge_sep``) or ``"skip"``.
         merge_sep: separator used when merging overflow fields (``","``).
-        bad_rows: rows with too few fields, an empty text or a missing label: ``"error"`` or ``"skip"``.
+        bad_rows: rows with too few fields or a missing label: ``"error"`` or ``"skip"``. An empty text (or one
+            that preprocesses to no tokens) is a valid row: it is kept as ``[]`` and counted in ``empty_texts``.
         encoding: file encoding (``"utf-8"``).
         encoding_errors: ``"strict"`` or ``"replace"``.
         filter_pred: keep only examples for which it is true.
+
+    After reading, ``empty_texts`` counts the kept rows with an empty text and ``rows_skipped`` the rows left out
+    (by ``extra_fields="skip"`` or ``bad_rows="skip"``).
 
     The reading arguments (``format``, ``csv_reader_params``, ``extra_fields``, ``merge_sep``, ``bad_rows``,
     ``encoding``, ``encoding_errors``) are the legacy keyword form of one :class:`~textcls.read_options.ReadOptions`,
@@ -362,10 +366,11 @@ class TabularDataset(Dataset):
     def _build_examples(self, table, columns, bad_rows):
         checks = [(column, _is_text(column.field), column.field.is_target) for column in columns]
         examples, skipped = [], defaultdict(int)
+        self.empty_texts = 0
         with paused_gc():
             for row in table.rows:
                 example = Example()
-                problem = None
+                problem, empty = None, False
                 for column, is_text, is_target in checks:
                     try:
                         raw = _raw_value(row.values, column)
@@ -378,12 +383,11 @@ class TabularDataset(Dataset):
                         problem = ("missing label", f"missing label in column {_column_label(column, table)}")
                         break
                     value = column.field.preprocess("" if raw is None else raw)
-                    if is_text and len(value) == 0:
-                        problem = ("empty text", f"empty text in column {_column_label(column, table)}")
-                        break
+                    empty = empty or (is_text and len(value) == 0)
                     setattr(example, column.name, value)
                 if problem is None:
                     examples.append(example)
+                    self.empty_texts += empty
                 elif bad_rows == "skip":
                     skipped[problem[0]] += 1
                 else:
@@ -391,6 +395,8 @@ class TabularDataset(Dataset):
                     raise DataError(message, table.path, row.line)
         for what, count in skipped.items():
             log.warning("%s: rows skipped (%s): %d", table.path, what, count)
+        reader_skipped = sum(count for what, count in table.notes.items() if what.endswith(" skipped"))
+        self.rows_skipped = reader_skipped + sum(skipped.values())
         if not examples:
             raise DataError("no usable rows", table.path)
         return examples

@@ -59,6 +59,9 @@ class TextBatches:
         with paused_gc():
             texts = [getattr(example, text_attr) for example in dataset]
             self.ids = [np.asarray(ids, dtype=np.int64) for ids in text_field.ids_batch(texts, max_length)]
+        stand_in = _empty_stand_in(text_field)  # an empty text is one unknown token, as Predictor makes it
+        if stand_in is not None:
+            self.ids = [ids if len(ids) else stand_in for ids in self.ids]
         self.lengths = [len(ids) for ids in self.ids]
         self.targets = None
         if label_field is not None:
@@ -91,3 +94,11 @@ class TextBatches:
             tokens, lengths = self.field.pad_ids([self.ids[i] for i in indices], batch_first=True)
             targets = self.targets[indices] if self.targets is not None else None
             yield Step((tokens, lengths), targets, int(lengths.sum()), indices)
+
+
+def _empty_stand_in(text_field) -> np.ndarray | None:
+    """The ids an empty text gets: one ``unk_token`` (``pad_token`` without one), so every model sees length 1."""
+    token = text_field.unk_token or text_field.pad_token
+    if token is None:
+        return None
+    return np.asarray(text_field.ids_batch([[token]])[0], dtype=np.int64)

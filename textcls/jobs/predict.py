@@ -9,7 +9,7 @@ from textcls.data.example import Example
 from textcls.data.loader import TextBatches
 from textcls.errors import TextclsError
 from textcls.jobs.rundir import TextRunDir
-from textcls.jobs.train import TextData, make_fields
+from textcls.jobs.train import TextData, make_fields, row_counts
 from textcls.runs.plots import plot_confusion
 from textcls.training.trainer import Trainer
 from textcls.vocab import Vocab
@@ -93,7 +93,7 @@ def evaluate_file(run_dir, path: str, device: str = "cpu", batch_size: int = 256
                 )
     trainer = Trainer.for_inference(model, task, device)
     result = trainer.evaluate(_batches(config, data.train, text_field, label_field, batch_size))
-    result["examples"] = len(data.train)
+    result.update(row_counts(data.train))  # every row kept is scored; empty texts included
     stem = _stem(path)
     run.write_json(f"evaluation-{stem}.json", result)
     if "confusion" in result:

@@ -108,6 +108,29 @@ class TextData:
         )  # fmt: skip
 
 
+def row_counts(dataset) -> dict[str, int]:
+    """``examples`` (every one is scored), ``empty_texts`` among them, and ``rows_skipped`` (rows of the file left
+    out by ``--bad-rows skip`` / ``--extra-fields skip``; 0 for a split made from the training file)."""
+    empty = sum(1 for example in dataset if len(example.text) == 0)
+    return {"examples": len(dataset), "empty_texts": empty, "rows_skipped": getattr(dataset, "rows_skipped", 0)}
+
+
+def row_notes(text_data: TextData) -> list[str]:
+    """The run header's lines on empty texts (kept; each gets a prediction) and skipped rows, per split."""
+    lines = []
+    for name in ("train", "valid", "test"):
+        dataset = getattr(text_data, name)
+        if dataset is None:
+            continue
+        counts = row_counts(dataset)
+        if counts["empty_texts"]:
+            lines.append(f"data: {counts['empty_texts']:,} empty texts in {name} kept")
+        if counts["rows_skipped"]:
+            scored = "" if name == "train" else f"; {name} scores are over the {counts['examples']:,} rows kept"
+            lines.append(f"data: {counts['rows_skipped']:,} rows of the {name} file skipped (bad rows){scored}")
+    return lines
+
+
 def attach_embeddings(config: TextRunConfig | dict, text_data: TextData, trust_pickle: bool = False):
     """Give the vocabulary the configured vectors (a file/preset, or ``word2vec``/``fasttext`` trained on the
     training split, as large as ``model_options.embedding_dim``); returns the coverage report or ``None``.
@@ -284,9 +307,10 @@ def _train(run: TextRunDir | None, config, resume: bool, trust_pickle: bool, han
     if coverage is not None:
         result["vectors_coverage"] = {"types": coverage.type_rate, "tokens": coverage.token_rate}
     if valid_batches is not None:
-        result["valid"] = trainer.evaluate(valid_batches)
+        result["valid"] = {**trainer.evaluate(valid_batches), **row_counts(text_data.valid)}
     if text_data.test is not None:
-        result["test"] = trainer.evaluate(text_data.batches(text_data.test, data, False))
+        test_batches = text_data.batches(text_data.test, data, False)
+        result["test"] = {**trainer.evaluate(test_batches), **row_counts(text_data.test)}
     result["seconds"] = time.perf_counter() - started
     if main:
         run.save_weights(trainer.model)
@@ -309,6 +333,8 @@ def _print_header(config: TextRunConfig, text_data: TextData, task: Task, model,
         f"data: {sizes} examples; {text_data.choice.describe()}; vocabulary {len(text_data.text_field.vocab):,}; "
         f"{task.num_classes} classes ({task.kind})"
     )
+    for line in row_notes(text_data):
+        print(line)
     print(f"model: {config.model} ({params:,} parameters)")
     if group.enabled:
         print(f"distributed: {group.world_size} processes ({group.backend}); each trains its part of every batch "
