@@ -13,6 +13,10 @@ from types import SimpleNamespace
 import pytest
 from generated import write_digits_idx, write_news_corpus
 
+# the suite's commands run with one torch thread unless a test asks for more (textcls.threads honours it): tiny models
+# train fastest so, and the tests do not fight each other's processes on a shared machine
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 SHARED_DATA = Path(
     os.environ.get("TEXTCLS_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
 )

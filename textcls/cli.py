@@ -23,7 +23,7 @@ from textcls.interrupts import Interrupted, interruptible_run, sigterm_as_interr
 log = logging.getLogger("textcls")
 TABLE_SECTIONS = (ColumnOptions, ReadOptions)  # the "reading the file" flags: one per field with a help
 # the ranges of options that are not config settings (those are declared on their config field)
-COMMAND_LINE_RANGES = {"threads": Range(1), "top_k": Range(1), "seeds": Range(1)}
+COMMAND_LINE_RANGES = {"threads": Range(1), "top_k": Range(1), "seeds": Range(1), "jobs": Range(1)}
 
 
 def add_section_flags(group, section) -> None:
@@ -220,24 +220,24 @@ def cmd_train(args) -> int:
     from textcls.distributed import is_main_process
     from textcls.jobs.train import train_text
     from textcls.runs.rundir import default_run_dir
+    from textcls.threads import header_before_output, set_threads
 
-    if args.threads:
-        import torch
+    with header_before_output(set_threads(args.threads)):
+        if args.resume:
+            from textcls.jobs.rundir import TextRunDir
 
-        torch.set_num_threads(args.threads)
-    if args.resume:
-        from textcls.jobs.rundir import TextRunDir
-
-        run = TextRunDir(args.resume)
-        run.check()
-        config, run_dir, resume = resume_config(args, run.config()), run.path, True
-    else:
-        config = train_config(args)
-        run_dir, resume = args.output or default_run_dir(config["model"]), False
-    with interruptible_run(run_dir, "textcls train"):
-        result = train_text(config, run_dir, resume=resume, trust_pickle=args.trust_pickle, overwrite=args.overwrite)
-    if is_main_process():  # under torchrun, rank 0 speaks for the run
-        _print_final(result, run_dir)
+            run = TextRunDir(args.resume)
+            run.check()
+            config, run_dir, resume = resume_config(args, run.config()), run.path, True
+        else:
+            config = train_config(args)
+            run_dir, resume = args.output or default_run_dir(config["model"]), False
+        with interruptible_run(run_dir, "textcls train"):
+            result = train_text(
+                config, run_dir, resume=resume, trust_pickle=args.trust_pickle, overwrite=args.overwrite
+            )
+        if is_main_process():  # under torchrun, rank 0 speaks for the run
+            _print_final(result, run_dir)
     return 0
 
 
@@ -257,8 +257,10 @@ def _print_final(result: dict, run_dir) -> None:
 
 def cmd_evaluate(args) -> int:
     from textcls.jobs.predict import evaluate_file
+    from textcls.threads import set_threads
     from textcls.training.metrics import per_class_lines
 
+    print(set_threads(args.threads), file=sys.stderr)  # standard output is the report
     result = evaluate_file(args.run_dir, args.file, device=args.device)
     print(f"examples  {result['examples']:,}")
     if result["empty_texts"]:
@@ -325,10 +327,12 @@ def cmd_predict(args) -> int:
     import json
 
     from textcls.jobs.predict import Predictor
+    from textcls.threads import set_threads
 
     texts = predict_texts(args)
     if not any(text.strip() for text in texts):
         raise TextclsError("nothing to predict: give texts, --file FILE, or text on standard input ('-')")
+    print(set_threads(args.threads), file=sys.stderr)  # standard output is the predictions
     blank = [number for number, text in enumerate(texts, start=1) if not text.strip()]
     if blank:
         shown = ", ".join(map(str, blank[:10])) + (", ..." if len(blank) > 10 else "")
@@ -390,29 +394,38 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label-sep", help="separator of labels in a multi-label column (default '|')")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    add_threads_option(parser)
     add_table_options(parser)
 
 
+def add_threads_option(parser) -> None:
+    """``--threads N``: torch's CPU threads (default: the cores available ÷ the local processes; see
+    :mod:`textcls.threads`)."""
+    parser.add_argument(
+        "--threads", type=int,
+        help="CPU threads for torch (default: $OMP_NUM_THREADS, else the cores available ÷ the local processes)",
+    )  # fmt: skip
+
+
 def cmd_compare(args) -> int:
-    from textcls.jobs.compare import compare_embeddings, markdown
+    from textcls.jobs.compare import compare_embeddings, markdown, parse_choices
     from textcls.runs.rundir import default_run_dir
+    from textcls.threads import header_before_output, set_threads
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    config = train_config(args)
-    output = Path(args.output) if args.output else default_run_dir(config["model"], root="compare")
-    try:
-        summary = compare_embeddings(
-            config, args.embeddings, seeds=args.seeds, output_dir=output, trust_pickle=args.trust_pickle
-        )
-    except KeyboardInterrupt as exc:
-        kept = f"finished runs and epochs are kept in {output}; rerun the same command to continue"
-        raise Interrupted(getattr(exc, "signum", signal.SIGINT), kept) from None
-    print(markdown(summary), end="")
-    print(f"comparison saved in {output}/ (summary.md/.csv/.json, runs.csv, accuracy.png, valid_curves.png, runs/)")
+    jobs = min(args.jobs, len(parse_choices(args.embeddings)) * args.seeds)
+    with header_before_output(set_threads(args.threads, divide_by=jobs)):
+        config = train_config(args)
+        output = Path(args.output) if args.output else default_run_dir(config["model"], root="compare")
+        try:
+            summary = compare_embeddings(
+                config, args.embeddings, seeds=args.seeds, output_dir=output, trust_pickle=args.trust_pickle,
+                jobs=jobs, threads=args.threads,
+            )  # fmt: skip
+        except KeyboardInterrupt as exc:
+            kept = f"finished runs and epochs are kept in {output}; rerun the same command to continue"
+            raise Interrupted(getattr(exc, "signum", signal.SIGINT), kept) from None
+        print(markdown(summary), end="")
+        print(f"comparison saved in {output}/ (summary.md/.csv/.json, runs.csv, accuracy.png, valid_curves.png, runs/)")
     return 0
 
 
@@ -468,6 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated: random, glove:PATH, glove-frozen:PATH, glove-thaw:PATH:N, word2vec, fasttext, PATH",
     )  # fmt: skip
     compare.add_argument("--seeds", type=int, default=3, help="runs per choice (seeds 0..N-1; default 3)")
+    compare.add_argument(
+        "--jobs", type=int, default=1,
+        help="runs trained at once, each in its own process with --threads divided among them (default 1)",
+    )  # fmt: skip
     compare.add_argument("--output", help="comparison folder (default compare/MODEL-TIMESTAMP); reruns resume")
     compare.add_argument("--vectors-dir", help="folder holding named vectors files (also $TEXTCLS_VECTORS_DIR)")
     add_trust_pickle_option(compare)
@@ -478,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir")
     evaluate.add_argument("file")
     evaluate.add_argument("--device", default="cpu")
+    add_threads_option(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
 
     predict = commands.add_parser("predict", help="top-k labels with probabilities for texts")
@@ -487,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top-k", type=int, default=3)
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--device", default="cpu")
+    add_threads_option(predict)
     predict.set_defaults(run=cmd_predict)
 
     add_vectors_commands(commands)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from textcls.errors import TextclsError
 
 
@@ -36,15 +38,17 @@ def train_config(args) -> dict:
 
 
 def cmd_train(args) -> int:
+    from textcls.threads import header_before_output, set_threads
+
+    with header_before_output(set_threads(args.threads)):
+        return _train(args)
+
+
+def _train(args) -> int:
     from textcls.distributed import is_main_process
     from textcls.image.job import train_image
-    from textcls.runs.rundir import default_run_dir
-
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     from textcls.interrupts import interruptible_run
+    from textcls.runs.rundir import default_run_dir
 
     if args.resume:
         config, run_dir, resume = {}, args.resume, True
@@ -69,8 +73,10 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from textcls.image.job import ImagePredictor
+    from textcls.threads import set_threads
     from textcls.training.metrics import per_class_lines
 
+    print(set_threads(args.threads), file=sys.stderr)  # standard output is the report
     result = ImagePredictor(args.run_dir, device=args.device).evaluate(args.data, args.root, everything=args.all)
     if result["scope"] == "held-out":
         print(
@@ -88,7 +94,9 @@ def cmd_predict(args) -> int:
     import json
 
     from textcls.image.job import ImagePredictor
+    from textcls.threads import set_threads
 
+    print(set_threads(args.threads), file=sys.stderr)  # standard output is the predictions
     predictor = ImagePredictor(args.run_dir, device=args.device)
     for path, labels in zip(args.images, predictor.predict(args.images, top_k=args.top_k)):
         if args.json:
@@ -100,6 +108,7 @@ def cmd_predict(args) -> int:
 
 def add_image_commands(commands) -> None:
     """Add ``image`` with its sub-commands to the main parser's sub-commands."""
+    from textcls.cli import add_threads_option
     from textcls.runs.rundir import add_overwrite_option
 
     image = commands.add_parser("image", help="image classifiers (the course's CNNs) on the same trainer")
@@ -129,7 +138,7 @@ def add_image_commands(commands) -> None:
     train.add_argument("--workers", type=int, help="DataLoader worker processes")
     train.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     train.add_argument("--seed", type=int)
-    train.add_argument("--threads", type=int, help="CPU threads for torch")
+    add_threads_option(train)
     train.add_argument("--output", help="run directory (default runs/MODEL-TIMESTAMP)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     add_overwrite_option(train)
@@ -145,6 +154,7 @@ def add_image_commands(commands) -> None:
     )
     evaluate.add_argument("--root", help="where torchvision datasets live")
     evaluate.add_argument("--device", default="cpu")
+    add_threads_option(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
 
     predict = sub.add_parser("predict", help="top-k classes with probabilities for image files")
@@ -153,4 +163,5 @@ def add_image_commands(commands) -> None:
     predict.add_argument("--top-k", type=int, default=3)
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--device", default="cpu")
+    add_threads_option(predict)
     predict.set_defaults(run=cmd_predict)

@@ -17,14 +17,22 @@ Choices:
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import multiprocessing
+import os
 import re
+import signal
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from textcls._util import atomic_write, atomic_write_text
 from textcls.config import merge, save_yaml
 from textcls.errors import TextclsError
+from textcls.interrupts import Interrupted
 from textcls.jobs.rundir import TextRunDir
 from textcls.jobs.train import train_text
 from textcls.models.registry import EMBEDDING_OPTIONS, split_options
@@ -124,7 +132,13 @@ def _run(config: dict, run_dir: Path, trust_pickle: bool = False) -> dict:
 
 
 def compare_embeddings(
-    base: dict, embeddings, seeds: int = 3, output_dir: str | Path = "compare", trust_pickle: bool = False
+    base: dict,
+    embeddings,
+    seeds: int = 3,
+    output_dir: str | Path = "compare",
+    trust_pickle: bool = False,
+    jobs: int = 1,
+    threads: int | None = None,
 ):
     """Train ``base``'s model once per embedding choice and seed; write and return the comparison.
 
@@ -135,6 +149,15 @@ def compare_embeddings(
         output_dir: where ``runs/``, ``summary.{md,csv,json}``, ``runs.csv``, ``accuracy.png`` and
             ``valid_curves.png`` go.
         trust_pickle: allow gensim pickle vectors files (``--trust-pickle``; they can run code when loaded).
+        jobs: runs trained at once, each in its own worker process (``--jobs``; at most the number of runs).
+            The tables are the same as with ``jobs=1`` when each run has the same number of threads; a worker's
+            output goes to ``OUTPUT/logs/RUN.log``.
+        threads: CPU threads of the whole comparison (``--threads``), divided among the ``jobs``; ``None``:
+            :mod:`textcls.threads`' rule with ``jobs=2`` or more, this process's setting with ``jobs=1``.
+
+    Raises:
+        TextclsError: (one line) a bad choice or option, or a run that failed (named; the other workers are
+            stopped).
 
     Returns:
         a pandas DataFrame with one row per choice (mean ± std of test accuracy and macro-F1, vocabulary
@@ -145,6 +168,8 @@ def compare_embeddings(
     choices = parse_choices(embeddings)
     if seeds < 1:
         raise TextclsError("--seeds must be at least 1")
+    if jobs < 1:
+        raise TextclsError(f"--jobs must be at least 1, not {jobs}")
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     dim = common_dim(choices, base, trust_pickle)
@@ -159,17 +184,30 @@ def compare_embeddings(
             split_options(config["model"], config["model_options"])
         except TextclsError as exc:
             raise TextclsError(f"--embeddings {choice.label}: {exc}") from None
-    rows, curves = [], {}
-    for choice in choices:
-        for seed in range(seeds):
-            config = merge(configs[choice], {"training": {"seed": seed}})
-            run_dir = output / "runs" / f"{choice.slug}-seed{seed}"
+    runs_dir = output / "runs"
+    planned = [  # (choice, seed, config, run directory), in the order of the tables
+        (choice, seed, merge(configs[choice], {"training": {"seed": seed}}), runs_dir / f"{choice.slug}-seed{seed}")
+        for choice in choices
+        for seed in range(seeds)
+    ]
+    jobs = min(jobs, len(planned))
+    if jobs == 1:
+        if threads is not None:
+            from textcls.threads import set_threads
+
+            set_threads(threads)
+        results = []
+        for choice, seed, config, run_dir in planned:
             print(f"compare: {choice.label}, seed {seed} → {run_dir}", flush=True)
-            result = _run(config, run_dir, trust_pickle)
-            rows.append(_run_row(choice, seed, result, run_dir))
-            curves.setdefault(choice.short, []).append(
-                [(row.get("valid") or {}).get("accuracy") for row in result["history"]]
-            )
+            results.append(_run(config, run_dir, trust_pickle))
+    else:
+        results = _run_parallel(planned, output, trust_pickle, jobs, threads)
+    rows, curves = [], {}
+    for (choice, seed, _, run_dir), result in zip(planned, results):  # the serial order, whatever finished first
+        rows.append(_run_row(choice, seed, result, run_dir))
+        curves.setdefault(choice.short, []).append(
+            [(row.get("valid") or {}).get("accuracy") for row in result["history"]]
+        )
     runs = pd.DataFrame(rows)
     summary = summarise(runs, [c.label for c in choices])
     summary.insert(1, "name", [c.short for c in choices])
@@ -180,6 +218,124 @@ def compare_embeddings(
     plot_accuracy(summary, output / "accuracy.png")
     plot_valid_curves(curves, output / "valid_curves.png")
     return summary
+
+
+_IN_RUN = False  # in a worker: a run is being trained (SIGTERM interrupts it; between runs it ends the worker)
+_STOPPING = False  # the run was interrupted and is unwinding (a second SIGTERM waits for it)
+
+
+def _stop_worker(signum, frame) -> None:
+    global _STOPPING
+    if not _IN_RUN:
+        os._exit(128 + signum)
+    if not _STOPPING:
+        _STOPPING = True
+        raise Interrupted(signum)
+
+
+def _stop_workers(executor, seconds: float = 60.0) -> None:
+    """End every worker of ``executor``: SIGTERM interrupts a run as Ctrl-C does (its finished epochs stay for
+    the next command to resume) and ends an idle worker; one still alive after ``seconds`` is killed."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    deadline = time.monotonic() + seconds
+    while any(process.is_alive() for process in processes) and time.monotonic() < deadline:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(0.5)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _start_worker(threads: int) -> None:
+    """A worker's start: ``threads`` torch threads; Ctrl-C is the parent's to handle (it stops the workers with
+    SIGTERM, which interrupts a run as Ctrl-C does: its finished epochs stay for the next command to resume)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
+def _run_logged(config: dict, run_dir: Path, trust_pickle: bool, log_path: Path) -> dict:
+    """:func:`_run` in a worker, its printed output and log records kept in ``log_path`` (written when it ends)."""
+    global _IN_RUN
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    _IN_RUN = True
+    try:
+        with contextlib.redirect_stdout(buffer):
+            return _run(config, run_dir, trust_pickle)
+    except TextclsError as exc:  # a plain TextclsError: the message crosses to the parent whole
+        raise TextclsError(str(exc)) from None
+    finally:
+        _IN_RUN = False
+        root.removeHandler(handler)
+        atomic_write_text(log_path, buffer.getvalue())
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _run_parallel(planned: list, output: Path, trust_pickle: bool, jobs: int, threads: int | None) -> list[dict]:
+    """The ``planned`` runs in ``jobs`` worker processes; their results in ``planned``'s order. A finished run is
+    read back here; a failed run stops the others and raises its error, named."""
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    from textcls.threads import choose_threads
+
+    per_worker, _ = choose_threads(threads, jobs)
+    logs = output / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    results: dict[int, dict] = {}
+    for index, (choice, seed, _, run_dir) in enumerate(planned):
+        metrics = TextRunDir(run_dir).file("metrics.json")
+        if metrics.exists():
+            results[index] = TextRunDir(run_dir).read_json("metrics.json")
+            print(f"compare: {choice.label}, seed {seed}: finished earlier ({run_dir})", flush=True)
+    pending = [index for index in range(len(planned)) if index not in results]
+    if not pending:
+        return [results[index] for index in range(len(planned))]
+    jobs = min(jobs, len(pending))
+    print(f"compare: {_count(len(pending), 'run')}, {jobs} at a time ({_count(per_worker, 'thread')} each); "
+          f"each run's output in {logs}/", flush=True)  # fmt: skip
+    context = multiprocessing.get_context("spawn")  # torch after fork is fragile
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(per_worker,))
+    futures = {}
+    try:
+        for index in pending:
+            choice, seed, config, run_dir = planned[index]
+            log_path = logs / f"{Path(run_dir).name}.log"
+            futures[executor.submit(_run_logged, config, run_dir, trust_pickle, log_path)] = index
+        remaining = set(futures)
+        while remaining:
+            done, remaining = wait(remaining, return_when=FIRST_EXCEPTION)
+            for future in sorted(done, key=futures.get):
+                index = futures[future]
+                choice, seed, _, run_dir = planned[index]
+                error = future.exception()
+                if error is not None:
+                    if isinstance(error, TextclsError):
+                        raise TextclsError(f"compare: {choice.label}, seed {seed} ({run_dir}): {error}") from None
+                    raise error
+                results[index] = result = future.result()
+                on = "test" if result.get("test") else "valid"
+                print(f"compare: {choice.label}, seed {seed} done ({len(results)} of {len(planned)}): {on} accuracy "
+                      f"{result[on]['accuracy']:.2%} → {run_dir}", flush=True)  # fmt: skip
+    except BaseException:
+        _stop_workers(executor)  # the pool sees its workers gone and fails the runs not done (none is cancelled
+        executor.shutdown(wait=True)  # here: Python 3.11's pool raises on a cancelled run once it is broken)
+        raise
+    executor.shutdown(wait=True)
+    return [results[index] for index in range(len(planned))]
 
 
 def _run_row(choice: EmbeddingChoice, seed: int, result: dict, run_dir: Path) -> dict:
