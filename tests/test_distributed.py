@@ -6,6 +6,7 @@ own Trainer script (``tests/distributed/trainer_script.py``), ``-m textcls train
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -45,17 +46,23 @@ def corpus(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module", params=["lstm", "bag"])
-def script_runs(request, corpus, tmp_path_factory):
-    """The Trainer script run by 2 processes and by 1 process, for ``lstm`` (no dropout) and ``bag`` (sparse)."""
-    folder = tmp_path_factory.mktemp(f"script-{request.param}")
-    torchrun([str(SCRIPT), str(corpus), str(folder / "two"), request.param, "3"], folder)
-    one_process([str(SCRIPT), str(corpus), str(folder / "one"), request.param, "3"], folder)
+@pytest.fixture(scope="module")
+def script_folder(corpus, tmp_path_factory) -> Path:
+    """The Trainer script run by 2 processes and by 1 process, for ``lstm`` (no dropout) and ``bag`` (sparse
+    gradients), with early stopping (patience 1) and a plateau schedule."""
+    folder = tmp_path_factory.mktemp("script")
+    torchrun([str(SCRIPT), str(corpus), str(folder / "two"), "lstm,bag", "6"], folder)
+    torchrun([str(SCRIPT), str(corpus), str(folder / "two"), "resume", "3"], folder)
+    one_process([str(SCRIPT), str(corpus), str(folder / "one"), "lstm,bag", "6"], folder)
+    return folder
 
+
+@pytest.fixture(params=["lstm", "bag"])
+def script_runs(request, script_folder):
     def read(name: str, rank: int):
-        return json.loads((folder / name / f"rank{rank}.json").read_text()), torch.load(
-            folder / name / f"rank{rank}.pt", weights_only=True
-        )
+        folder = script_folder / name / request.param
+        info = json.loads((folder / f"rank{rank}.json").read_text())
+        return info, torch.load(folder / f"rank{rank}.pt", weights_only=True)
 
     return {"two": [read("two", 0), read("two", 1)], "one": read("one", 0)}
 
@@ -69,7 +76,14 @@ def test_shards_of_an_epoch_are_disjoint_and_cover_the_training_data(script_runs
         assert sorted(part0 + part1) == list(range(info0["train_size"]))
         assert len(info0["shards"][epoch]) == len(info1["shards"][epoch])  # the same number of steps
     assert info0["shards"][0] != info0["shards"][1]  # re-shuffled with the epoch
-    assert [sum(row["examples_per_rank"]) for row in info0["history"]] == [info0["train_size"]] * 3
+    assert all(sum(row["examples_per_rank"]) == info0["train_size"] for row in info0["history"])
+
+
+def test_every_rank_makes_the_same_early_stopping_and_schedule_decisions(script_runs):
+    (info0, _), (info1, _) = script_runs["two"]
+    assert len(info0["history"]) == len(info1["history"])  # stopped after the same epoch
+    assert [row["lr"] for row in info0["history"]] == [row["lr"] for row in info1["history"]]
+    assert [row["valid"] for row in info0["history"]] == [row["valid"] for row in info1["history"]]
 
 
 def test_weights_are_identical_on_every_rank(script_runs):
@@ -92,6 +106,15 @@ def test_two_processes_follow_the_one_process_run_on_the_same_global_batches(scr
         # are added in another order (sparse adagrad amplifies that on rarely seen rows)
 
 
+def test_a_resumed_run_with_dropout_average_and_a_thawed_embedding_is_exact_on_every_rank(script_folder):
+    weights = [torch.load(script_folder / "two" / "resume" / f"rank{rank}.pt", weights_only=True) for rank in (0, 1)]
+    for rank in weights:
+        for name, tensor in rank["straight"].items():
+            assert torch.equal(tensor, rank["resumed"][name]), name  # each rank's random state came back
+    for name, tensor in weights[0]["resumed"].items():  # the embedding thawed after epoch 1 was synchronised too
+        assert torch.equal(tensor, weights[1]["resumed"][name]), name
+
+
 def test_cli_writes_one_run_directory_and_a_resumed_run_finishes_like_an_uninterrupted_one(corpus, tmp_path):
     base = ["-m", "textcls", "train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--test",
             str(corpus / "test.csv"), "--model", "lstm", "--set", "model_options.dropout=0",
@@ -107,6 +130,10 @@ def test_cli_writes_one_run_directory_and_a_resumed_run_finishes_like_an_uninter
                for row in metrics["history"])  # fmt: skip
     resumed = torchrun(["-m", "textcls", "train", "--resume", str(runs / "two"), "--epochs", "3"], tmp_path)
     assert "epoch  3/3" in resumed.stdout and "epoch  1/3" not in resumed.stdout
+    alone = subprocess.run([sys.executable, "-m", "textcls", "train", "--resume", str(runs / "two"), "--epochs", "4"],
+                           cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert alone.returncode == 2
+    assert "was written by 2 processes; resume it with as many (torchrun --nproc_per_node=2), not 1" in alone.stderr
     one_process(base + ["--epochs", "3", "--output", str(tmp_path / "one")], tmp_path)
     history = json.loads((runs / "two" / "metrics.json").read_text())["history"]
     straight = json.loads((tmp_path / "one" / "metrics.json").read_text())["history"]
@@ -167,15 +194,66 @@ def test_a_killed_rank_ends_the_others_with_one_clear_line(corpus, tmp_path):
     assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()  # the finished epochs are kept
 
 
-def test_resuming_with_another_number_of_processes_is_refused(corpus, tmp_path):
-    base = ["-m", "textcls", "train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--model",
-            "bag", "--threads", "1", "--epochs", "1", "--output", str(tmp_path / "run")]  # fmt: skip
-    one_process(base, tmp_path)
+def test_a_hung_rank_ends_the_run_after_the_timeout(corpus, tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "textcls",
-               "train", "--resume", str(tmp_path / "run"), "--epochs", "2"]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=240)
-    assert result.returncode != 0
-    assert "written by 1 processes; resume it with as many" in result.stderr
+               "train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--model", "lstm",
+               "--epochs", "500", "--threads", "1", "--output", str(tmp_path / "run")]  # fmt: skip
+    env = {**ENV, "TEXTCLS_DIST_TIMEOUT": "8"}
+    launcher = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)  # fmt: skip
+    victim = None
+    try:
+        for line in launcher.stdout:
+            if line.startswith("epoch  2/"):
+                break
+        victim = _rank_pid(launcher.pid, 1)
+        os.kill(victim, signal.SIGSTOP)  # alive but silent: only the timeout can tell
+        stopped = time.monotonic()
+        rest = ""
+        for line in launcher.stdout:
+            rest += line
+            if line.startswith("textcls: "):
+                waited = time.monotonic() - stopped
+                os.kill(victim, signal.SIGCONT)  # so that torchrun's SIGTERM can end it
+                break
+        rest += launcher.stdout.read()
+        launcher.wait(timeout=120)
+    finally:
+        if victim is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        launcher.kill()
+    assert 5 < waited < 60
+    lines = [line for line in rest.splitlines() if line.startswith("textcls: ")]
+    assert "lost contact with the others (Timed out" in lines[0], rest[-3000:]  # rank 0's reason comes first
+    assert "TEXTCLS_DIST_TIMEOUT=8 s" in lines[0]
+    assert len(lines) <= 2  # then, at most, the woken rank's own line as torchrun stops it
+
+
+def test_two_nodes_of_one_process_each(corpus, tmp_path):
+    """The multi-node command of the README, with both "nodes" on this machine."""
+    port = _free_port()
+    runs = []
+    for node in (0, 1):
+        command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node_rank={node}",
+                   "--nproc_per_node=1", "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "textcls",
+                   "train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--model", "bag",
+                   "--epochs", "2", "--threads", "1", "--output", str(tmp_path / f"node{node}")]  # fmt: skip
+        runs.append(subprocess.Popen(command, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True))  # fmt: skip
+    outputs = [run.communicate(timeout=240) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert "distributed: 2 processes (gloo)" in outputs[0][0] and "epoch" not in outputs[1][0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["node0"]  # the global rank 0 wrote the run
+    assert json.loads((tmp_path / "node0" / "metrics.json").read_text())["world_size"] == 2
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 # --- the pieces, in one process ----------------------------------------------------------------------------------

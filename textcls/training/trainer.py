@@ -316,7 +316,7 @@ class Trainer:
         group = self.distributed
         state = load_checkpoint(checkpoint, map_location="cpu") if group.is_main else None
         state = group.broadcast(state)
-        if group.enabled and state.get("world_size", 1) != group.world_size:
+        if state.get("world_size", 1) != group.world_size:
             raise TextclsError(
                 f"{checkpoint} was written by {state.get('world_size', 1)} processes; resume it with as many "
                 f"(torchrun --nproc_per_node={state.get('world_size', 1)}), not {group.world_size}"
