@@ -21,6 +21,7 @@ Run: ``./dev.sh bench distributed [--epochs 3] [--models bag,bilstm,lenet] [--ma
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -86,14 +87,15 @@ def compare_ratio(data: Path, tmp: Path, epochs: int) -> tuple[float, float, boo
             "--embeddings", f"random,glove:{glove}", "--seeds", "2", "--epochs", str(epochs)]  # fmt: skip
     serial = run(base + ["--jobs", "1", "--threads", "1", "--output", str(tmp / "compare-1")], 1)
     parallel = run(base + ["--jobs", "2", "--threads", "2", "--output", str(tmp / "compare-2")], 2)
-    same = (tmp / "compare-1" / "runs.csv").read_text().splitlines()[0] == (
-        tmp / "compare-2" / "runs.csv"
-    ).read_text().splitlines()[0] and _accuracies(tmp / "compare-1") == _accuracies(tmp / "compare-2")
+    same = _results(tmp / "compare-1") == _results(tmp / "compare-2")
     return serial, parallel, same
 
 
-def _accuracies(folder: Path) -> list[float]:
-    return [row["accuracy"] for row in json.loads((folder / "summary.json").read_text())]
+def _results(folder: Path) -> list[tuple]:
+    """(choice, seed, accuracy, macro-F1, best epoch) of every run of a comparison."""
+    with open(folder / "runs.csv", newline="", encoding="utf-8") as handle:
+        return [(row["embedding"], row["seed"], row["accuracy"], row["macro_f1"], row["best_epoch"])
+                for row in csv.DictReader(handle)]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="bag,bilstm,lenet")
     parser.add_argument("--device", default="cpu", help="cpu (the three layouts) or cuda (1 GPU, AMP)")
     parser.add_argument("--skip-compare", action="store_true")
+    parser.add_argument("--skip-models", action="store_true", help="only the compare-embeddings ratio")
     parser.add_argument("--markdown-out", type=Path)
     args = parser.parse_args(argv)
     data = args.data_dir or shared_data_dir(__file__)
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, lines = [], [f"load average before: {load_average()}; epochs {args.epochs}; device {args.device}"]
     with tempfile.TemporaryDirectory(prefix="bench-distributed-") as folder:
         tmp = Path(folder)
-        for model in models:
+        for model in [] if args.skip_models else models:
             baseline = None
             for name, processes, threads in layouts:
                 result = measure(model, data, tmp, args.epochs, processes, threads, args.device)

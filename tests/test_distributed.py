@@ -115,6 +115,17 @@ def test_a_resumed_run_with_dropout_average_and_a_thawed_embedding_is_exact_on_e
         assert torch.equal(tensor, weights[1]["resumed"][name]), name
 
 
+def test_train_text_from_a_users_torchrun_script(script_folder):
+    results = [json.loads((script_folder / "two" / "resume" / f"api-rank{rank}.json").read_text()) for rank in (0, 1)]
+    for key in ("test", "valid", "best_epoch", "world_size"):  # every rank returns the same metrics
+        assert results[0].get(key) == results[1].get(key), key
+    for row0, row1 in zip(results[0]["history"], results[1]["history"], strict=True):
+        assert (row0["train"], row0["valid"], row0["lr"]) == (row1["train"], row1["valid"], row1["lr"])
+    assert results[0]["world_size"] == 2 and results[0]["test"]["examples"] == 60
+    written = json.loads((script_folder / "two" / "api-run" / "metrics.json").read_text())
+    assert written["test"]["accuracy"] == results[0]["test"]["accuracy"]
+
+
 def test_cli_writes_one_run_directory_and_a_resumed_run_finishes_like_an_uninterrupted_one(corpus, tmp_path):
     base = ["-m", "textcls", "train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--test",
             str(corpus / "test.csv"), "--model", "lstm", "--set", "model_options.dropout=0",

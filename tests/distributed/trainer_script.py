@@ -8,7 +8,8 @@ Usage::
 
 The ``resume`` mode trains an ``lstm`` with dropout, a moving average and an embedding frozen for the first epoch
 twice: straight through, and stopped after EPOCHS - 1 epochs then resumed from ``last.pt`` in a new Trainer; it
-saves both final weights.
+saves both final weights. Then every rank calls ``train_text`` (the whole job) into ``OUT_DIR/api-run`` and saves
+what it returned as ``OUT_DIR/resume/api-rank*.json``.
 """
 
 import json
@@ -18,9 +19,9 @@ from pathlib import Path
 import torch
 
 from textcls import distributed
-from textcls.config import TextRunConfig
+from textcls.config import TextRunConfig, resolve
 from textcls.jobs.rundir import build_model, model_callbacks
-from textcls.jobs.train import TextData
+from textcls.jobs.train import TextData, train_text
 from textcls.training.task import Task
 from textcls.training.trainer import Trainer, TrainerConfig, seed_everything
 
@@ -99,5 +100,9 @@ if __name__ == "__main__":
         if models == "resume":
             (out_root / "resume").mkdir(exist_ok=True)
             resume_twice(corpus, out_root, epochs, group)
+            files = {"train": str(corpus / "train.csv"), "test": str(corpus / "test.csv")}
+            config = resolve("bag", None, [{"files": files, "training": {"epochs": 2, "progress": False}}])
+            result = train_text(config, out_root / "api-run")
+            (out_root / "resume" / f"api-rank{group.rank}.json").write_text(json.dumps(result))
         else:
             compare_models(corpus, out_root, models.split(","), epochs, group)
