@@ -19,6 +19,7 @@ from textcls.config_types import ColumnOptions, DataConfig, ReadOptions
 from textcls.conversion import Range, check_range, field_types, literal_choices
 from textcls.errors import TextclsError
 from textcls.interrupts import Interrupted, interruptible_run, sigterm_as_interrupt
+from textcls.threads import add_threads_option
 
 log = logging.getLogger("textcls")
 TABLE_SECTIONS = (ColumnOptions, ReadOptions)  # the "reading the file" flags: one per field with a help
@@ -396,15 +397,6 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     add_threads_option(parser)
     add_table_options(parser)
-
-
-def add_threads_option(parser) -> None:
-    """``--threads N``: torch's CPU threads (default: the cores available ÷ the local processes; see
-    :mod:`textcls.threads`)."""
-    parser.add_argument(
-        "--threads", type=int,
-        help="CPU threads for torch (default: $OMP_NUM_THREADS, else the cores available ÷ the local processes)",
-    )  # fmt: skip
 
 
 def cmd_compare(args) -> int:

@@ -144,3 +144,12 @@ def header_before_output(line: str):
     finally:
         if isinstance(sys.stdout, _HeaderFirst) and sys.stdout._stream is stream:
             sys.stdout = stream
+
+
+def add_threads_option(parser) -> None:
+    """``--threads N``: torch's CPU threads (default: the cores available ÷ the local processes; see
+    :mod:`textcls.threads`)."""
+    parser.add_argument(
+        "--threads", type=int,
+        help="CPU threads for torch (default: $OMP_NUM_THREADS, else the cores available ÷ the local processes)",
+    )  # fmt: skip

@@ -108,8 +108,8 @@ def cmd_predict(args) -> int:
 
 def add_image_commands(commands) -> None:
     """Add ``image`` with its sub-commands to the main parser's sub-commands."""
-    from textcls.cli import add_threads_option
     from textcls.runs.rundir import add_overwrite_option
+    from textcls.threads import add_threads_option
 
     image = commands.add_parser("image", help="image classifiers (the course's CNNs) on the same trainer")
     sub = image.add_subparsers(dest="image_command", metavar="COMMAND")
