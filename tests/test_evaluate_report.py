@@ -93,3 +93,11 @@ def test_top_k_accuracy_and_the_printed_report(small_run):
     header = lines.index("confusion (rows: true, columns: predicted):") + 1
     assert lines[header].split() == ["business", "science", "sports"]  # the labels over the columns
     assert [int(n) for n in lines[header + 1].split()[1:]] == report["confusion"][0]
+
+
+def test_a_threshold_for_a_single_label_run_is_refused_in_one_line(small_run):
+    from cli_helpers import assert_one_line_error
+
+    run, corpus = small_run
+    status, _, err = run_cli("evaluate", run, corpus["test"], "--threshold", "0.5")
+    assert_one_line_error(status, err, "a threshold decides the labels of multi-label runs; this one is multiclass")

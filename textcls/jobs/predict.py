@@ -1,4 +1,6 @@
-"""Using a trained run: ``Predictor`` (top-k labels with probabilities) and ``evaluate_file`` (metrics on a file)."""
+"""Using a trained run: ``Predictor`` (labels with probabilities, ``k`` and thresholds), ``evaluate_file``
+(metrics on a labelled file; nothing written), ``evaluate_at_k`` (fastText's N / P@k / R@k) and the multi-label
+thresholds saved with a run (``resolve_thresholds``)."""
 
 from __future__ import annotations
 
@@ -246,6 +248,13 @@ def evaluate_file(
     dataset, label_field = read_labelled(run, config, text_field, task, choice, path)
     if task.kind == "multilabel":
         task = _with_thresholds(task, resolve_thresholds(run, task, threshold))
+    elif threshold is not None:
+        raise TextclsError(
+            f"a threshold decides the labels of multi-label runs; this one is {task.kind} (its label is the most "
+            "likely one): textcls test and predict take --threshold for any run"
+        )
+    if top_k is not None and task.kind == "multilabel":
+        raise TextclsError("--top-k accuracy is for single-label runs; for a multi-label one use textcls test --k K")
     trainer = Trainer.for_inference(model, task, device)
     batches = _batches(config, dataset, text_field, label_field, batch_size)
     result = trainer.evaluate(batches, keep_outputs=top_k is not None)
