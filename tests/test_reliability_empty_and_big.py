@@ -65,10 +65,10 @@ def test_every_model_trains_with_empty_texts_and_scores_every_test_row(model, wi
     assert sum(map(sum, metrics["confusion"])) == 40  # every row of the file scored
     assert (metrics["examples"], metrics["empty_texts"], metrics["rows_skipped"]) == (40, 4, 0)
 
-    status, out, err = run_cli("evaluate", run, test)
+    status, out, err = run_cli("evaluate", run, test, "--output", run.parent / "evaluated.json")
     assert status == 0, err
     assert "examples  40" in out and "empty     4 empty texts" in out
-    evaluated = json.loads((run / "evaluation-test.json").read_text())
+    evaluated = json.loads((run.parent / "evaluated.json").read_text())
     assert evaluated["confusion"] == metrics["confusion"]
     status, out, err = run_cli("predict", run, "", "goal match", "  ")
     assert status == 0, err
@@ -106,10 +106,12 @@ def test_bad_rows_skipped_from_a_test_file_are_counted_and_named(with_empty, tmp
     metrics = json.loads((run / "metrics.json").read_text())["test"]
     assert (metrics["examples"], metrics["rows_skipped"]) == (20, 2)
     assert sum(map(sum, metrics["confusion"])) == 20
-    status, out, err = run_cli("evaluate", run, test)  # the run's read options: --bad-rows skip
+    status, out, err = run_cli("evaluate", run, test, "--json")  # the run's read options: --bad-rows skip
+    assert status == 0, err
+    assert json.loads(out)["rows_skipped"] == 2
+    status, out, err = run_cli("evaluate", run, test)
     assert status == 0, err
     assert "examples  20" in out and "skipped   2 rows of the file (bad rows): not in these scores" in out
-    assert json.loads((run / "evaluation-test.json").read_text())["rows_skipped"] == 2
 
 
 BIG = 200_000

@@ -1,5 +1,9 @@
 """textcls: PyTorch text classification with a legacy-torchtext-style data API.
 
+The Python API: ``textcls.load(RUN)`` and ``textcls.train(FILE, model=..., output=..., **settings)`` return a
+:class:`~textcls.api.Classifier` (``predict``, ``predict_proba``, ``evaluate``, ``labels``); they, and torch, are
+imported on first use, so ``import textcls`` stays cheap.
+
 Sub-packages and modules:
 
 - :mod:`textcls.tokenizers` — tokenizers by name (``get_tokenizer``).
@@ -14,4 +18,13 @@ Sub-packages and modules:
 from textcls.errors import TextclsError
 
 __version__ = "0.1.0"
-__all__ = ["TextclsError", "__version__"]
+__all__ = ["Classifier", "TextclsError", "__version__", "load", "train"]
+_API = ("Classifier", "load", "train")
+
+
+def __getattr__(name: str):
+    if name in _API:  # imported on first use: torch is not loaded by ``import textcls``
+        from textcls import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'textcls' has no attribute {name!r}")

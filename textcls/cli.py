@@ -24,6 +24,7 @@ from textcls.threads import add_threads_option
 log = logging.getLogger("textcls")
 TABLE_SECTIONS = (ColumnOptions, ReadOptions)  # the "reading the file" flags: one per field with a help
 # the ranges of options that are not config settings (those are declared on their config field)
+ALL_LABELS_COMMANDS = ("predict", "evaluate")  # their --top-k -1 means every label
 COMMAND_LINE_RANGES = {"threads": Range(1), "top_k": Range(1), "seeds": Range(1), "jobs": Range(1)}
 
 
@@ -178,6 +179,8 @@ def flag_layers(args) -> list[dict]:
         data["lower_fallback"] = True
     if args.multilabel:
         data["multilabel"] = True
+    if getattr(args, "class_weights", None):
+        data["class_weights"] = args.class_weights
     training = {"epochs": args.epochs, "lr": args.lr, "device": args.device, "seed": args.seed,
                 "patience": args.patience}  # fmt: skip
     model_options = {}
@@ -259,25 +262,94 @@ def _print_final(result: dict, run_dir) -> None:
 def cmd_evaluate(args) -> int:
     from textcls.jobs.predict import evaluate_file
     from textcls.threads import set_threads
+
+    note(set_threads(args.threads))  # standard output is the report
+    result = evaluate_file(args.run_dir, args.file, device=args.device, top_k=args.top_k, threshold=args.threshold)
+    if args.output:
+        from textcls.runs.rundir import write_json
+
+        write_json(args.output, result)
+    if args.json:
+        import json
+
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print("\n".join(evaluation_lines(result)))
+        if args.output:
+            print(f"saved     {args.output}")
+    return 0
+
+
+def evaluation_lines(result: dict) -> list[str]:
+    """The report ``textcls evaluate`` prints: counts, accuracy (and top-k), F1, macro / weighted averages, the
+    per-class table and the labelled confusion matrix."""
     from textcls.training.metrics import per_class_lines
 
-    print(set_threads(args.threads), file=sys.stderr)  # standard output is the report
-    result = evaluate_file(args.run_dir, args.file, device=args.device)
-    print(f"examples  {result['examples']:,}")
+    lines = [f"examples  {result['examples']:,}"]
     if result["empty_texts"]:
-        print(f"empty     {result['empty_texts']:,} empty texts (each scored as one unknown token)")
+        lines.append(f"empty     {result['empty_texts']:,} empty texts (each scored as one unknown token)")
     if result["rows_skipped"]:
-        print(f"skipped   {result['rows_skipped']:,} rows of the file (bad rows): not in these scores")
-    print(f"accuracy  {result['accuracy']:.2%}")
+        lines.append(f"skipped   {result['rows_skipped']:,} rows of the file (bad rows): not in these scores")
+    lines.append(f"accuracy  {result['accuracy']:.2%}")
+    if "top_k_accuracy" in result:
+        lines.append(f"top-{result['k']} accuracy  {result['top_k_accuracy']:.2%}")
     for key in ("macro_f1", "micro_f1"):
         if key in result:
-            print(f"{key.replace('_', '-'):<9} {result[key]:.3f}")
-    print("\n".join(per_class_lines(result)))
+            lines.append(f"{key.replace('_', '-'):<9} {result[key]:.3f}")
+    if "weighted_f1" in result:
+        lines.append(f"{'average':<20} {'precision':>9} {'recall':>9} {'f1':>9}")
+        for kind in ("macro", "weighted"):
+            lines.append(f"{kind:<20} {result[f'{kind}_precision']:>9.3f} {result[f'{kind}_recall']:>9.3f} "
+                         f"{result[f'{kind}_f1']:>9.3f}")  # fmt: skip
+    lines += per_class_lines(result)
     if "confusion" in result:
-        print("confusion (rows: true, columns: predicted):")
-        for label, row in zip(result["per_class"], result["confusion"]):
-            print(f"  {label:<18} " + " ".join(f"{count:>6}" for count in row))
+        labels = list(result["per_class"])
+        width = max(6, min(12, max(len(label) for label in labels)))
+        lines.append("confusion (rows: true, columns: predicted):")
+        lines.append(f"  {'':<18} " + " ".join(f"{label[:width]:>{width}}" for label in labels))
+        for label, row in zip(labels, result["confusion"]):
+            lines.append(f"  {label[:18]:<18} " + " ".join(f"{count:>{width}}" for count in row))
+    return lines
+
+
+def note(line: str) -> None:
+    """A line for standard error that ``--quiet`` (or ``--log-level warning``) leaves out."""
+    if log.isEnabledFor(logging.INFO):
+        print(line, file=sys.stderr)
+
+
+def cmd_test(args) -> int:
+    """fastText's ``test``: N, P@k, R@k (three significant digits, as fastText prints them)."""
+    from textcls.jobs.predict import evaluate_at_k
+    from textcls.threads import set_threads
+
+    note(set_threads(args.threads))
+    result = evaluate_at_k(args.run_dir, args.file, k=args.k, threshold=args.threshold, device=args.device)
+    if args.json:
+        import json
+
+        print(json.dumps({key: None if value != value else value for key, value in result.items()}))  # NaN: null
+        return 0
+    k = args.k
+    print(f"N\t{result['N']}")
+    print(f"P@{k}\t{result['precision']:.3g}")
+    print(f"R@{k}\t{result['recall']:.3g}")
     return 0
+
+
+def add_test_command(commands) -> None:
+    """``textcls test RUN FILE [--k K] [--threshold T]``: fastText's ``test`` (N, P@k, R@k)."""
+    test = commands.add_parser(
+        "test", help="fastText's test: N, precision and recall at k (P@k, R@k) of a run on a labelled file"
+    )
+    test.add_argument("run_dir")
+    test.add_argument("file", help="labelled file: fastText '__label__X text' lines, or the training file's layout")
+    test.add_argument("--k", "-k", type=int, default=1, help="labels predicted per text (-1: all; default 1)")
+    test.add_argument("--threshold", type=float, help="drop predicted labels with a lower probability")
+    test.add_argument("--json", action="store_true", help="print one JSON object (with the counts)")
+    test.add_argument("--device", default="cpu")
+    add_threads_option(test)
+    test.set_defaults(run=cmd_test)
 
 
 def read_predict_lines(handle, name: str) -> list[str]:
@@ -324,16 +396,27 @@ def predict_texts(args) -> list[str]:
     return texts
 
 
+def fasttext_texts(texts: list[str], format: str | None) -> list[str]:
+    """``predict``'s texts with fastText's ``__label__`` words taken out, as fastText's ``predict`` does, when
+    ``format`` is ``fasttext`` or (``None``) the first non-blank text starts with ``__label__``."""
+    from textcls.data.readers import FASTTEXT_PREFIX, split_fasttext_line
+
+    first = next((text.lstrip() for text in texts if text.strip()), "")
+    if format == "fasttext" or (format is None and first.startswith(FASTTEXT_PREFIX)):
+        return [split_fasttext_line(text)[1] for text in texts]
+    return texts
+
+
 def cmd_predict(args) -> int:
     import json
 
     from textcls.jobs.predict import Predictor
     from textcls.threads import set_threads
 
-    texts = predict_texts(args)
+    texts = fasttext_texts(predict_texts(args), args.format)
     if not any(text.strip() for text in texts):
         raise TextclsError("nothing to predict: give texts, --file FILE, or text on standard input ('-')")
-    print(set_threads(args.threads), file=sys.stderr)  # standard output is the predictions
+    note(set_threads(args.threads))  # standard output is the predictions
     blank = [number for number, text in enumerate(texts, start=1) if not text.strip()]
     if blank:
         shown = ", ".join(map(str, blank[:10])) + (", ..." if len(blank) > 10 else "")
@@ -342,7 +425,8 @@ def cmd_predict(args) -> int:
             len(blank), len(texts), shown,
         )  # fmt: skip
     predictor = Predictor(args.run_dir, device=args.device)
-    results = predictor.predict(texts, top_k=args.top_k)
+    k = args.top_k if args.top_k is not None else (-1 if predictor.task.kind == "multilabel" else 3)
+    results = predictor.predict(texts, top_k=k, threshold=args.threshold)
     for text, labels in zip(texts, results):
         if args.json:
             print(json.dumps({"text": text, "labels": [{"label": name, "probability": p} for name, p in labels]}))
@@ -423,7 +507,7 @@ def cmd_compare(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textcls", description="PyTorch text classification toolkit.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="more logging")
+    add_output_options(parser)
     parser.add_argument(
         "--model-module", action="append", metavar="FILE_OR_MODULE",
         help="import this .py file or module first, so the models it registers can be used (repeatable)",
@@ -462,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_overwrite_option(train)
     add_vectors_options(train)
+    add_class_weights_option(train)
     train.set_defaults(run=cmd_train)
 
     compare = commands.add_parser(
@@ -487,14 +572,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir")
     evaluate.add_argument("file")
     evaluate.add_argument("--device", default="cpu")
+    add_evaluate_options(evaluate)
     add_threads_option(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
+    add_test_command(commands)
 
     predict = commands.add_parser("predict", help="top-k labels with probabilities for texts")
     predict.add_argument("run_dir")
     predict.add_argument("texts", nargs="*", help="texts to classify (or --file, or '-' for standard input)")
     predict.add_argument("--file", help="one text per line ('-': standard input)")
-    predict.add_argument("--top-k", type=int, default=3)
+    predict.add_argument(
+        "--top-k", "--k", "-k", dest="top_k", type=int,
+        help="labels per text (-1: all; default 3, multi-label: all over the threshold)",
+    )  # fmt: skip
+    predict.add_argument(
+        "--threshold", help="drop labels with a lower probability (multi-label: also global / per-class, tuned)"
+    )
+    predict.add_argument(
+        "--format", choices=["fasttext", "text"],
+        help="fasttext: leave out the __label__ words of each line (default: so when the first line starts with one)",
+    )  # fmt: skip
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--device", default="cpu")
     add_threads_option(predict)
@@ -505,7 +602,62 @@ def build_parser() -> argparse.ArgumentParser:
     from textcls.image.cli import add_image_commands
 
     add_image_commands(commands)
+    add_output_options_everywhere(parser)
     return parser
+
+
+def add_evaluate_options(evaluate) -> None:
+    """``evaluate``'s report options: ``--top-k``, ``--threshold``, ``--json``, ``--output FILE``."""
+    evaluate.add_argument("--top-k", type=int, help="also report top-K accuracy (the label among the K most likely)")
+    evaluate.add_argument(
+        "--threshold", help="multi-label decision threshold: a probability, global or per-class (default: tuned)"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the whole report as one JSON object")
+    evaluate.add_argument("--output", help="also save the report as JSON in this file (nothing is written otherwise)")
+
+
+def add_class_weights_option(train) -> None:
+    """``--class-weights balanced|FILE`` (config ``data.class_weights``)."""
+    train.add_argument(
+        "--class-weights", metavar="balanced|FILE",
+        help="loss weight per class: balanced (n / (classes x count)), or a JSON {label: weight} / CSV label,weight",
+    )  # fmt: skip
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def add_output_options(parser, default=None) -> None:
+    """``-v/--verbose``, ``-q/--quiet`` and ``--log-level`` (on the main parser, and on every subcommand, where
+    a flag not given leaves the main parser's value: ``default`` ``argparse.SUPPRESS``)."""
+    taken = {option for action in parser._actions for option in action.option_strings}
+    if "--quiet" in taken:
+        return
+    kwargs = {} if default is None else {"default": default}
+    if "-v" not in taken:
+        parser.add_argument("-v", "--verbose", action="store_true", help="more logging (debug)", **kwargs)
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr", **kwargs)
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="textcls's logging level (default info)", **kwargs)
+
+
+def add_output_options_everywhere(parser) -> None:
+    """:func:`add_output_options` on every subcommand (nested ones too)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                add_output_options(sub, default=argparse.SUPPRESS)
+                add_output_options_everywhere(sub)
+
+
+def setup_logging(args) -> int:
+    """Configure logging from ``--log-level`` / ``--quiet`` / ``-v``: textcls's messages at that level, other
+    libraries' (gensim, ...) at warning and above only (all of them with debug); returns the level."""
+    name = args.log_level or ("debug" if args.verbose else "warning" if args.quiet else "info")
+    level = getattr(logging, name.upper())
+    logging.basicConfig(level=min(level, logging.WARNING), format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+    logging.getLogger("textcls").setLevel(level)
+    return level
 
 
 def _silence_stdout() -> None:
@@ -529,9 +681,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = [item for item in extra if item != "-" and item.startswith("-")]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr
-    )
+    setup_logging(args)
     if getattr(args, "run", None) is cmd_train and not args.file and not args.resume and not args.config:
         parser.error("train needs a FILE (or --config with files.train, or --resume RUN_DIR)")
     from textcls.registry import import_model_module
@@ -541,6 +691,8 @@ def main(argv: list[str] | None = None) -> int:
     with sigterm_as_interrupt():
         try:
             for name, allowed in COMMAND_LINE_RANGES.items():
+                if name == "top_k" and getattr(args, name, None) == -1 and args.command in ALL_LABELS_COMMANDS:
+                    continue  # -1: every label
                 check_range(getattr(args, name, None), allowed, "--" + name.replace("_", "-"))
             for spec in args.model_module or []:
                 import_model_module(spec)

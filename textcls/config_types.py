@@ -116,6 +116,8 @@ class DataConfig(Section):
         vectors_epochs: epochs of ``word2vec`` / ``fasttext`` training.
         multilabel: several labels per text (``a|b`` label columns, or one-hot columns).
         label_sep: separator of labels in a multi-label column.
+        class_weights: per-class loss weights of a single-label run: ``balanced`` (n / (classes × count), from
+            the training split) or a JSON (``{label: weight}``) / CSV (``label,weight`` rows) file; ``None``: equal.
         column_options: the :class:`ColumnOptions` keys (in the same mapping).
         read_options: the :class:`ReadOptions` keys (in the same mapping).
     """
@@ -138,6 +140,7 @@ class DataConfig(Section):
     vectors_epochs: int = bounded(5, AT_LEAST_1)
     multilabel: bool = False
     label_sep: str = "|"
+    class_weights: str | None = None
     column_options: ColumnOptions = field(default_factory=ColumnOptions, metadata={INLINE: True})
     read_options: ReadOptions = field(default_factory=ReadOptions, metadata={INLINE: True})
 

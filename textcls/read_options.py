@@ -29,7 +29,9 @@ class ReadOptions:
     """How a csv/tsv/json/jsonl file is parsed.
 
     Args:
-        format: ``csv``, ``tsv``, ``json`` or ``jsonl`` (``None``: by the file's extension).
+        format: ``csv``, ``tsv``, ``json``, ``jsonl`` or ``fasttext`` (``__label__A __label__B text`` lines;
+            ``None``: by the file's extension, or ``fasttext`` by content, see
+            :func:`~textcls.data.readers.detect_format`).
         extra_fields: rows with too many fields: ``error``, ``merge`` (the overflow goes back into the text,
             joined by ``merge_sep``) or ``skip``.
         merge_sep: separator put back between merged overflow fields.
@@ -40,7 +42,9 @@ class ReadOptions:
             override the format's defaults (config: ``--set data.csv_reader_params.KEY=V``).
     """
 
-    format: Literal["csv", "tsv", "json", "jsonl"] | None = cli_flag(None, "file format (default: by extension)")
+    format: Literal["csv", "tsv", "json", "jsonl", "fasttext"] | None = cli_flag(
+        None, "file format (default: by extension; '__label__X text' lines: fasttext)"
+    )
     extra_fields: Literal["error", "merge", "skip"] = cli_flag(
         "error", "rows with too many fields: stop, merge the overflow into the text, or skip them"
     )

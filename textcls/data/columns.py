@@ -95,7 +95,7 @@ def choose_columns(
     given = options or ReadOptions()
     options = replace(given, extra_fields="skip", bad_rows="skip")
     raw = read_table(path, options, has_header=False, report=False)
-    if raw.format in ("json", "jsonl"):
+    if raw.format in ("json", "jsonl", "fasttext"):
         keys = list(dict.fromkeys(k for row in raw.rows[:SAMPLE_ROWS] for k in row.values))
         rows = [[str(row.values.get(k, "")) for k in keys] for row in raw.rows[:SAMPLE_ROWS]]
         names, has_header = keys, False

@@ -355,7 +355,7 @@ class TabularDataset(Dataset):
             merge_column=merge_column,
             used_columns=None if by_name else _list_width(fields),
         )
-        if table.format in ("json", "jsonl") and not by_name:
+        if table.format in ("json", "jsonl", "fasttext") and not by_name:
             raise TextclsError("json/jsonl files need fields as a dict {key: (name, Field)}")
         if column_names is not None and table.format in ("csv", "tsv"):
             table.header = column_names

@@ -42,24 +42,79 @@ from textcls.read_options import ReadOptions
 
 log = logging.getLogger("textcls")
 
-FORMATS = ("csv", "tsv", "json", "jsonl")
+FORMATS = ("csv", "tsv", "json", "jsonl", "fasttext")
+FASTTEXT_PREFIX = "__label__"
 EXTRA_FIELD_POLICIES = ("error", "merge", "skip")
 BAD_ROW_POLICIES = ("error", "skip")
 
 
 def detect_format(path: str | os.PathLike, format: str | None = None) -> str:
-    """Return the format named by ``format`` or, when ``None``, by the file's extension (``.gz`` ignored)."""
+    """Return the format named by ``format`` or, when ``None``, by the file's extension (``.gz`` ignored); a file
+    whose extension is not ``csv``/``tsv``/``json``/``jsonl`` (``.txt``, ``.train``, none...) and whose first
+    non-blank line starts with ``__label__`` is ``fasttext``."""
     if format is not None:
         fmt = format.lower()
     else:
         name = Path(path).name.lower()
         name = name[:-3] if name.endswith(".gz") else name
         fmt = name.rsplit(".", 1)[-1] if "." in name else ""
+        if fmt not in ("csv", "tsv", "json", "jsonl", "ndjson") and starts_with_fasttext_label(path):
+            return "fasttext"
         fmt = {"txt": "tsv", "ndjson": "jsonl"}.get(fmt, fmt)
     if fmt not in FORMATS:
         hint = f"format {format!r}" if format is not None else f"extension of {Path(path).name!r}"
         raise DataError(f"unknown {hint}; use one of {', '.join(FORMATS)} (optionally .gz)", path)
     return fmt
+
+
+def starts_with_fasttext_label(path) -> bool:
+    """Whether the first non-blank line of ``path`` (optionally gzipped) starts with ``__label__`` (read from its
+    first 64 KiB; a missing or unreadable file is ``False``)."""
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(1 << 16)
+            if head[:2] == b"\x1f\x8b":
+                raw.seek(0)
+                with gzip.GzipFile(fileobj=raw) as handle:
+                    head = handle.read(1 << 16)
+    except (OSError, EOFError):
+        return False
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return next((line.lstrip() for line in text.split("\n") if line.strip()), "").startswith(FASTTEXT_PREFIX)
+
+
+def split_fasttext_line(line: str) -> tuple[list[str], str]:
+    """``(labels, text)`` of one fastText line: every whitespace-separated word starting with ``__label__`` is a
+    label (prefix removed, in order), the other words, joined by one space, are the text (as fastText reads it).
+
+    Args:
+        line: one line of a fastText file.
+    """
+    labels, words = [], []
+    for word in line.split():
+        if word.startswith(FASTTEXT_PREFIX) and len(word) > len(FASTTEXT_PREFIX):
+            labels.append(word[len(FASTTEXT_PREFIX) :])
+        else:
+            words.append(word)
+    return labels, " ".join(words)
+
+
+def _fasttext_rows(path: Path, text: str) -> Iterator[Row]:
+    """fastText lines as JSON-like rows ``{"label": ..., "text": ...}``: the label a string, or a list when the
+    line has several (a line without a label has ``label`` ``None``: a missing label)."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        labels, words = split_fasttext_line(line)
+        label = None if not labels else labels[0] if len(labels) == 1 else labels
+        yield Row(number, {"label": label, "text": words})
+
+
+def fasttext_has_multilabel_lines(path, options: ReadOptions | None = None) -> bool:
+    """Whether a fastText file has a line with several labels (then it trains a multi-label model)."""
+    options = ReadOptions() if options is None else options
+    text = read_text(check_input_file(path), options.encoding, options.encoding_errors)
+    return any(isinstance(row.values["label"], list) for row in _fasttext_rows(Path(path), text))
 
 
 GUNZIP_LIMIT_VARIABLE = "TEXTCLS_MAX_DECOMPRESSED_BYTES"
@@ -132,7 +187,7 @@ def first_record(path, options: ReadOptions | None = None) -> list[str] | None:
     options = ReadOptions() if options is None else options
     path = check_input_file(path)
     fmt = detect_format(path, options.format)
-    if fmt in ("json", "jsonl"):
+    if fmt in ("json", "jsonl", "fasttext"):
         return None
     with open(path, "rb") as raw:
         head = raw.read(_PEEK_BYTES)
@@ -212,6 +267,11 @@ def read_table(
     text = read_text(path, options.encoding, options.encoding_errors)
     if fmt in ("json", "jsonl"):
         return Table(path, fmt, None, list(_json_rows(path, text)))
+    if fmt == "fasttext":
+        rows = list(_fasttext_rows(path, text))
+        if not rows:
+            raise DataError("file is empty", path)
+        return Table(path, fmt, None, rows)
 
     params = {"delimiter": "\t" if fmt == "tsv" else ",", **(options.csv_reader_params or {})}
     spans: dict[int, int] = {}

@@ -108,6 +108,141 @@ class TextData:
         )  # fmt: skip
 
 
+def fasttext_multilabel(config: TextRunConfig) -> None:
+    """A fastText training file with a line of several labels makes the run multi-label (said in one line)."""
+    from textcls.data.readers import detect_format, fasttext_has_multilabel_lines
+
+    data, path = config.data, config.files.train
+    if data.multilabel or not path or detect_format(path, data.read_options.format) != "fasttext":
+        return
+    if fasttext_has_multilabel_lines(path, data.read_options):
+        data.multilabel = True
+        print("data: fastText lines with several __label__ words: a multi-label model")
+
+
+def flat_hparams(config: dict) -> dict:
+    """The settings TensorBoard's HParams tab shows: the model, its options and the data/training sections
+    (``section.key``; ``None`` as ``"none"``), files left out."""
+    flat = {"model": config["model"]}
+    for section in ("model_options", "data", "training"):
+        for key, value in (config.get(section) or {}).items():
+            flat[f"{section}.{key}"] = "none" if value is None else value
+    return flat
+
+
+def final_metrics(result: dict) -> dict:
+    """``hparam/SPLIT_METRIC`` of the final validation/test scores (numbers only), for the HParams tab."""
+    metrics = {}
+    for split in ("valid", "test"):
+        for name in ("accuracy", "macro_f1", "micro_f1", "loss"):
+            value = (result.get(split) or {}).get(name)
+            if isinstance(value, (int, float)):
+                metrics[f"hparam/{split}_{name}"] = value
+    return metrics
+
+
+def tuned_thresholds(trainer: Trainer, batches, dataset, task: Task) -> dict:
+    """Multi-label thresholds tuned on the validation split (see :func:`textcls.jobs.predict.tune_thresholds`),
+    saved as the run's ``thresholds.json`` and used by ``predict`` / ``evaluate`` unless told otherwise."""
+    import torch
+
+    from textcls.training.thresholds import tune_thresholds
+
+    outputs = trainer.evaluate(batches, keep_outputs=True)
+    probabilities = torch.empty_like(outputs["probabilities"])
+    probabilities[torch.tensor(outputs["indices"])] = outputs["probabilities"]
+    index = {label: i for i, label in enumerate(task.labels)}
+    targets = torch.zeros_like(probabilities, dtype=torch.bool)
+    for row, example in enumerate(dataset):
+        for label in example.label:
+            targets[row, index[label]] = True
+    return tune_thresholds(probabilities, targets, task.labels)
+
+
+def class_weights(spec: str | None, dataset, task: Task):
+    """The per-class loss weights ``data.class_weights`` asks for (``None``: none).
+
+    Args:
+        spec: ``balanced`` (``n / (classes × count)`` over ``dataset``, as scikit-learn's), a JSON file
+            ``{label: weight}`` or a CSV/TSV file of ``label,weight`` rows (a header row allowed); labels it does
+            not name weigh 1.
+        dataset: the training split.
+        task: the run's task (its labels, in order).
+
+    Raises:
+        TextclsError: a multi-label run, an unreadable file, a label the training data does not have, or a
+            weight that is not a positive number (one line each).
+    """
+    if not spec:
+        return None
+    import torch
+
+    if task.kind == "multilabel":
+        raise TextclsError("--class-weights applies to single-label runs (binary or multi-class), not multi-label")
+    labels = [str(label) for label in task.labels]
+    if spec == "balanced":
+        counts = {label: 0 for label in labels}
+        for example in dataset:
+            counts[str(example.label)] += 1
+        total = sum(counts.values())
+        return torch.tensor([total / (len(labels) * max(1, counts[label])) for label in labels])
+    given = _read_class_weights(spec)
+    unknown = [label for label in given if label not in labels]
+    if unknown:
+        raise TextclsError(
+            f"{spec}: label {unknown[0]!r} is not a label of the training data (labels: {', '.join(labels)})"
+        )
+    return torch.tensor([given.get(label, 1.0) for label in labels])
+
+
+def _read_class_weights(spec: str) -> dict[str, float]:
+    import csv
+    import json
+
+    from textcls._util import check_input_file
+
+    path = check_input_file(spec, "class weights file", stdin_hint="")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TextclsError(f"{path}: not UTF-8 text") from None
+    if path.suffix.lower() == ".json":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TextclsError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(raw, dict):
+            raise TextclsError(f"{path}: must be a JSON object {{label: weight}}")
+        pairs = [(str(label), value, None) for label, value in raw.items()]
+    else:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        rows = [
+            row for row in csv.reader(text.splitlines(), delimiter=delimiter) if row and any(c.strip() for c in row)
+        ]
+        pairs = []
+        for number, row in enumerate(rows, start=1):
+            if len(row) != 2:
+                raise TextclsError(f"{path}:{number}: expected 'label,weight', got {len(row)} fields")
+            pairs.append((row[0].strip(), row[1].strip(), number))
+        if pairs and _not_number(pairs[0][1]):
+            pairs = pairs[1:]  # a header row
+    weights = {}
+    for label, value, number in pairs:
+        where = f"{path}:{number}" if number else str(path)
+        if isinstance(value, bool) or _not_number(value) or not float(value) > 0 or float(value) == float("inf"):
+            raise TextclsError(f"{where}: the weight of {label!r} must be a positive number, not {value!r}")
+        weights[label] = float(value)
+    return weights
+
+
+def _not_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return True
+    return False
+
+
 def row_counts(dataset) -> dict[str, int]:
     """``examples`` (every one is scored), ``empty_texts`` among them, and ``rows_skipped`` (rows of the file left
     out by ``--bad-rows skip`` / ``--extra-fields skip``; 0 for a split made from the training file)."""
@@ -178,6 +313,9 @@ def absolute_paths(config: TextRunConfig | dict) -> dict:
     data = config["data"]
     if data.get("vectors") and data["vectors"] not in ("word2vec", "fasttext") and Path(data["vectors"]).is_file():
         data["vectors"] = str(Path(data["vectors"]).absolute())
+    weights = data.get("class_weights")
+    if weights and weights != "balanced" and Path(weights).expanduser().is_file():
+        data["class_weights"] = str(Path(weights).expanduser().absolute())
     if data.get("vectors_dir"):
         data["vectors_dir"] = str(Path(data["vectors_dir"]).expanduser().absolute())
     return config
@@ -255,6 +393,7 @@ def _prepare(run: TextRunDir, config, resume: bool, trust_pickle: bool):
         return config, TextData(config, text_field, label_field, choice), task, None
     config = TextRunConfig.from_dict(absolute_paths(config))
     pick_device(config.training.device)  # before anything is written: a bad device leaves no run
+    fasttext_multilabel(config)
     seed_everything(config.training.seed)
     text_data = TextData(config)
     text_data.build_vocab(config.data)
@@ -263,6 +402,7 @@ def _prepare(run: TextRunDir, config, resume: bool, trust_pickle: bool):
         config.model_options["embedding_dim"] = coverage.dim  # the saved model's shape
         print(f"vectors: {coverage}")
     task = Task.from_labels(text_data.label_field.vocab.itos, multilabel=config.data.multilabel)
+    class_weights(config.data.class_weights, text_data.train, task)  # a bad weights file leaves no run
     return config, text_data, task, coverage
 
 
@@ -297,8 +437,11 @@ def _train(run: TextRunDir | None, config, resume: bool, trust_pickle: bool, han
         _print_header(config, text_data, task, model, group)
     train_batches = text_data.batches(text_data.train, data, True, training.seed)
     valid_batches = text_data.batches(text_data.valid, data, False) if text_data.valid is not None else None
+    weights = class_weights(data.class_weights, text_data.train, task)
+    if main and weights is not None:
+        print("class weights: " + ", ".join(f"{label} {w:.3g}" for label, w in zip(task.labels, weights.tolist())))
     trainer = Trainer(model, task, training, run_dir=run.path if main else None, callbacks=model_callbacks(model),
-                      distributed=group)  # fmt: skip
+                      distributed=group, class_weights=weights)  # fmt: skip
     if resume_from is not None:
         trainer.resume(resume_from)
     history = trainer.fit(train_batches, valid_batches)
@@ -308,12 +451,19 @@ def _train(run: TextRunDir | None, config, resume: bool, trust_pickle: bool, han
         result["vectors_coverage"] = {"types": coverage.type_rate, "tokens": coverage.token_rate}
     if valid_batches is not None:
         result["valid"] = {**trainer.evaluate(valid_batches), **row_counts(text_data.valid)}
+    thresholds = None
+    if main and task.kind == "multilabel" and valid_batches is not None:
+        thresholds = tuned_thresholds(trainer, valid_batches, text_data.valid, task)
+        result["thresholds"] = thresholds
     if text_data.test is not None:
         test_batches = text_data.batches(text_data.test, data, False)
         result["test"] = {**trainer.evaluate(test_batches), **row_counts(text_data.test)}
     result["seconds"] = time.perf_counter() - started
     if main:
         run.save_weights(trainer.model)
+        if thresholds is not None:
+            run.write_json("thresholds.json", thresholds)
+        trainer.reporter.hparams(flat_hparams(config.to_dict()), final_metrics(result))
         run.write_json("metrics.json", result)
         plot_learning_curves(history, run.file("curves.png"), training.monitor)
         final = result.get("test") or result.get("valid")

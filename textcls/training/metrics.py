@@ -13,6 +13,18 @@ def _prf(tp: torch.Tensor, fp: torch.Tensor, fn: torch.Tensor):
     return precision, recall, f1
 
 
+def _averages(precision, recall, f1, support, present) -> dict:
+    """Macro (unweighted mean over the ``present`` classes) and weighted (by support) precision, recall and F1,
+    as scikit-learn's ``classification_report``."""
+    total = support.sum()
+    report = {}
+    for name, values in (("precision", precision), ("recall", recall), ("f1", f1)):
+        if name != "f1":
+            report[f"macro_{name}"] = float(values[present].mean()) if present.any() else 0.0
+        report[f"weighted_{name}"] = float((values * support).sum() / total) if total > 0 else 0.0
+    return report
+
+
 def _per_class(labels, precision, recall, f1, support) -> dict:
     return {
         str(label): {
@@ -71,6 +83,7 @@ def single_label_report(targets: torch.Tensor, predictions: torch.Tensor, labels
     report = {
         "accuracy": float(tp.sum() / total) if total > 0 else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        **_averages(precision, recall, f1, support, present),
     }
     if classes <= CONFUSION_LIMIT:
         report["per_class"] = _per_class(labels, precision, recall, f1, support)
@@ -129,6 +142,7 @@ def multilabel_report(targets: torch.Tensor, predictions: torch.Tensor, labels: 
         "accuracy": float((targets == predictions).all(dim=1).double().mean()) if len(targets) else 0.0,
         "micro_f1": float(micro),
         "macro_f1": float(f1.mean()),
+        **_averages(precision, recall, f1, support.double(), torch.ones_like(f1, dtype=torch.bool)),
         "per_class": _per_class(labels, precision, recall, f1, support),
     }
 
@@ -199,3 +213,37 @@ class MetricTracker:
         else:
             result.update(single_label_report(targets, predictions, self.task.labels))
         return result
+
+
+def precision_recall_at_k(gold: list[set[int]], probabilities: torch.Tensor, k: int, threshold=None) -> dict:
+    """fastText's ``test`` figures (its ``Meter``): each example predicts its ``k`` most likely labels (``-1``:
+    all), those below ``threshold`` dropped; precision = correct predicted labels / predicted labels, recall =
+    correct predicted labels / true labels, each summed over all the examples; as fastText's, precision is NaN
+    when nothing is predicted (recall: when there is no true label).
+
+    Args:
+        gold: per example, the indices of its true labels.
+        probabilities: ``[examples, labels]``.
+        k: labels predicted per example (``-1``: all).
+        threshold: drop predictions with a probability below it (``None``: keep them).
+
+    Returns:
+        ``N`` (examples), ``predicted``, ``gold``, ``correct`` (counts), ``precision``, ``recall``.
+    """
+    predicted = correct = gold_total = 0
+    classes = probabilities.shape[1] if probabilities.dim() == 2 else 0
+    take = classes if k == -1 else min(k, classes)
+    for labels, row in zip(gold, probabilities):
+        top = torch.topk(row, take).indices.tolist() if take else []
+        chosen = [i for i in top if threshold is None or float(row[i]) >= threshold]
+        predicted += len(chosen)
+        correct += sum(1 for i in chosen if i in labels)
+        gold_total += len(labels)
+    return {
+        "N": len(gold),
+        "predicted": predicted,
+        "gold": gold_total,
+        "correct": correct,
+        "precision": correct / predicted if predicted else float("nan"),
+        "recall": correct / gold_total if gold_total else float("nan"),
+    }

@@ -42,10 +42,11 @@ class Reporter:
     def __init__(self, run_dir=None, progress: bool | None = None):
         self.progress_enabled = sys.stderr.isatty() if progress is None else bool(progress)
         self.writer = None
+        self.log_dir = None if run_dir is None else run_dir / "tensorboard"
         if run_dir is not None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+            self.writer = SummaryWriter(log_dir=str(self.log_dir))
 
     def progress(self, total: int, description: str):
         return _Bar(total, description) if self.progress_enabled else _NoBar()
@@ -79,6 +80,30 @@ class Reporter:
             if result.tokens_per_s:
                 self.writer.add_scalar("throughput/tokens_per_s", result.tokens_per_s, step)
             self.writer.flush()
+
+    def step(self, step: int, loss: float, lr: float) -> None:
+        """TensorBoard's per-step scalars ``step/loss`` (the batch's training loss) and ``step/lr`` after
+        optimizer step ``step`` (nothing without TensorBoard)."""
+        if self.writer is not None:
+            self.writer.add_scalar("step/loss", loss, step)
+            self.writer.add_scalar("step/lr", lr, step)
+
+    def hparams(self, hparams: dict, metrics: dict) -> None:
+        """The run's hyper-parameters with its final metrics in TensorBoard's HParams tab
+        (``tensorboard/hparams``; nothing without TensorBoard).
+
+        Args:
+            hparams: flat ``{name: value}``; values that are not numbers, strings or booleans are written as text.
+            metrics: flat ``{name: number}`` (e.g. ``hparam/valid_accuracy``).
+        """
+        if self.log_dir is None:
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        clean = {key: value if isinstance(value, (bool, int, float, str)) else str(value)
+                 for key, value in hparams.items()}  # fmt: skip
+        with SummaryWriter(log_dir=str(self.log_dir)) as writer:
+            writer.add_hparams(clean, {key: float(value) for key, value in metrics.items()}, run_name="hparams")
 
     def close(self) -> None:
         if self.writer is not None:

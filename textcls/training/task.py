@@ -63,6 +63,8 @@ class Task:
         """The loss for this head."""
         if self.kind == "multiclass":
             return nn.CrossEntropyLoss(weight=class_weights)
+        if class_weights is not None and self.kind == "binary":
+            return _BCE(class_weights)
         return _BCE()
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
@@ -98,11 +100,20 @@ class Task:
 class _BCE(nn.Module):
     """``BCEWithLogitsLoss`` that accepts class-index targets for the binary head."""
 
-    def __init__(self):
+    def __init__(self, class_weights: torch.Tensor | None = None):
         super().__init__()
         self.loss = nn.BCEWithLogitsLoss()
+        # binary class weights: each example weighs its class's weight, the loss their weighted mean (as
+        # CrossEntropyLoss's ``weight``)
+        self.register_buffer("class_weights", class_weights, persistent=False)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if logits.dim() == 2 and logits.shape[1] == 1:
             logits = logits[:, 0]
-        return self.loss(logits.float(), target.to(torch.float32))
+        if self.class_weights is None:
+            return self.loss(logits.float(), target.to(torch.float32))
+        weights = self.class_weights.to(logits.device)[target.long()]
+        losses = nn.functional.binary_cross_entropy_with_logits(
+            logits.float(), target.to(torch.float32), reduction="none"
+        )
+        return (losses * weights).sum() / weights.sum().clamp(min=1e-12)

@@ -479,6 +479,7 @@ class Trainer:
                 self.scaler.scale(loss * (weight / config.accumulation_steps)).backward()
             if stepping:
                 self._optimizer_step()
+                self.reporter.step(self.optimizer_steps, loss_value_all, self.optimizer.param_groups[0]["lr"])
             tracker.update(loss_value, logits, step.targets)
             tokens += step.tokens
             bar.update(1, loss=tracker.loss, acc=tracker.accuracy)
