@@ -135,7 +135,8 @@ def test_export_and_predict_from_the_command_line(runs_root, one_torch_thread):
     exported = run / "export-torchscript"
     assert f"to {exported}/" in out and (exported / "model.ts").is_file()
     meta = json.loads((exported / "export.json").read_text())
-    assert meta["model"] == "cnn" and meta["min_time"] == 5 and meta["task"]["labels"] == ["business", "science", "sports"]
+    assert meta["model"] == "cnn" and meta["min_time"] == 5
+    assert meta["task"]["labels"] == ["business", "science", "sports"]
     assert meta["field"]["tokenize"]["name"] == "basic_english" and meta["field"]["lower"] is True
     status, out, err = run_cli("predict", exported, "a", "--top-k", "1", "--json")  # one token: padded to width 5
     assert status == 0, err
@@ -157,3 +158,24 @@ def test_export_errors_are_one_line(runs_root, tmp_path):
     (damaged / "export.json").write_text(json.dumps({"format": "textcls.export/0"}))
     status, _, err = run_cli("predict", damaged, "text")
     assert_one_line_error(status, err, "format 'textcls.export/0'", "export the run again")
+
+
+def test_an_export_that_gives_other_logits_is_refused():
+    """:func:`textcls.export.verify` compares the exported model with the model on a batch of other lengths than
+    the traced one (here the "export" is a second bag with other weights: what a wrong trace would amount to)."""
+    import torch
+
+    from textcls.errors import TextclsError
+    from textcls.export import verify
+    from textcls.models import get_model
+
+    torch.manual_seed(0)
+    model = get_model("bag", num_outputs=3, vocab_size=50, padding_idx=1, embedding_dim=8, buckets=100).eval()
+    other = get_model("bag", num_outputs=3, vocab_size=50, padding_idx=1, embedding_dim=8, buckets=100).eval()
+
+    def run(module):
+        return lambda tokens, lengths: module(torch.from_numpy(tokens), torch.from_numpy(lengths)).detach().numpy()
+
+    verify(model, run(model), 50, 1, "bag", "onnx")  # the same model passes
+    with pytest.raises(TextclsError, match="gives other logits than the model"):
+        verify(model, run(other), 50, 1, "bag", "onnx")

@@ -72,6 +72,9 @@ def test_good_requests(server, generated):
     every = post(server, {"texts": texts[:1], "k": -1}).json()["predictions"][0]
     assert sorted(every["labels"]) == sorted(labels) and sum(every["probabilities"]) == pytest.approx(1, abs=1e-5)
     assert len(post(server, {"texts": texts[:1]}).json()["predictions"][0]["labels"]) == 1  # k defaults to 1
+    form = {"content-type": "application/x-www-form-urlencoded"}  # what curl -d sends
+    as_curl_sends_it = httpx.post(server.url + "/predict", content=b'{"texts": ["a b"]}', headers=form)
+    assert as_curl_sends_it.status_code == 200, as_curl_sends_it.text
     assert httpx.get(server.url + "/labels").json() == {"labels": labels, "kind": "multiclass"}
     health = httpx.get(server.url + "/health").json()
     assert health["status"] == "ok" and health["model"] == "bag" and health["labels"] == 3

@@ -23,6 +23,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -86,14 +87,20 @@ def export_run(run_dir, format: str = "onnx", output=None, overwrite: bool = Fal
         "outputs": {"logits": "float32 [batch, outputs]"},
         "run": str(run.path),
     }
-    tokens, lengths = example_batch(len(field.vocab), field.vocab.stoi[field.pad_token])
+    pad = field.vocab.stoi[field.pad_token]
+    tokens, lengths = example_batch(len(field.vocab), pad)
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        if format == "onnx":
-            _export_onnx(model, tokens, lengths, building / MODEL_FILES["onnx"])
-        else:
-            _export_torchscript(model, tokens, lengths, building / MODEL_FILES["torchscript"])
+        model_file = building / MODEL_FILES[format]
+        try:
+            run_exported = (_export_onnx if format == "onnx" else _export_torchscript)(
+                model, tokens, lengths, model_file
+            )
+        except (RuntimeError, TypeError, ValueError, NotImplementedError, torch.jit.Error) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise TextclsError(f"model {config['model']!r} cannot be exported to {format}: {first}") from None
+        verify(model, run_exported, len(field.vocab), pad, config["model"], format)
         field.vocab.save(building / "vocab.json")
         write_json(building / EXPORT_FILE, meta)
         if target.exists():
@@ -106,14 +113,47 @@ def export_run(run_dir, format: str = "onnx", output=None, overwrite: bool = Fal
     return target
 
 
-def example_batch(vocab_size: int, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The traced example: three texts of different lengths (the longest :data:`EXAMPLE_TIME`), padded."""
-    generator = torch.Generator().manual_seed(0)
-    tokens = torch.randint(0, max(1, vocab_size), (3, EXAMPLE_TIME), generator=generator)
-    lengths = torch.tensor([EXAMPLE_TIME, EXAMPLE_TIME // 2, 1])
-    for row, length in enumerate(lengths.tolist()):
+def example_batch(
+    vocab_size: int, pad: int, lengths: tuple[int, ...] = (EXAMPLE_TIME, EXAMPLE_TIME // 2, 1), seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of random ids padded after ``lengths`` (by default the traced example: three texts, the longest
+    :data:`EXAMPLE_TIME`)."""
+    generator = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(0, max(1, vocab_size), (len(lengths), max(lengths)), generator=generator)
+    for row, length in enumerate(lengths):
         tokens[row, length:] = pad
-    return tokens, lengths
+    return tokens, torch.tensor(lengths)
+
+
+TOLERANCE = 1e-4  # on logits: what the export may differ from the model by on the check batch
+
+
+def verify(model, run_exported, vocab_size: int, pad: int, name: str, format: str) -> None:
+    """Refuse an export whose logits differ from ``model``'s on a batch of another shape than the traced one
+    (five texts of 1 to 23 tokens), by more than :data:`TOLERANCE`: a trace that kept a branch of one shape, or an
+    operation the exporter got wrong, is an error and not a silent model.
+
+    Args:
+        model: the PyTorch model (evaluation mode).
+        run_exported: ``(tokens, lengths)`` numpy int64 arrays → the exported model's logits.
+        vocab_size: ids to draw from.
+        pad: the ``<pad>`` id.
+        name: the model's name, for the message.
+        format: the export format, for the message.
+
+    Raises:
+        TextclsError: the logits differ.
+    """
+    tokens, lengths = example_batch(vocab_size, pad, (23, 9, 4, 2, 1), seed=1)
+    with torch.no_grad():
+        expected = model(tokens, lengths).float().numpy()
+    got = run_exported(tokens.numpy(), lengths.numpy())
+    difference = float(abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+    if not difference <= TOLERANCE:
+        raise TextclsError(
+            f"the {format} export of model {name!r} gives other logits than the model (by {difference:.3g} on a "
+            "check batch of other lengths than the traced one); not exported"
+        )
 
 
 class _PaddedBag(torch.nn.Module):
@@ -165,10 +205,12 @@ def onnx_module(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def _export_onnx(model, tokens, lengths, path: Path) -> None:
+def _export_onnx(model, tokens, lengths, path: Path) -> Callable:
+    """Write ``path``; returns a function running it on onnxruntime."""
     model = onnx_module(model)
     try:
         import onnx  # noqa: F401  (the exporter needs it)
+        import onnxruntime  # noqa: F401  (the export is checked with it)
     except ImportError:
         raise TextclsError("ONNX export needs onnx and onnxruntime: pip install 'textcls[export]'") from None
     with warnings.catch_warnings(), torch.no_grad():
@@ -178,10 +220,25 @@ def _export_onnx(model, tokens, lengths, path: Path) -> None:
             dynamic_axes={"tokens": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "logits": {0: "batch"}},
             opset_version=OPSET, dynamo=False,
         )  # fmt: skip
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda tokens, lengths: session.run(None, {"tokens": tokens, "lengths": lengths})[0]
 
 
-def _export_torchscript(model, tokens, lengths, path: Path) -> None:
+def _export_torchscript(model, tokens, lengths, path: Path) -> Callable:
+    """Write ``path`` (a trace); returns a function running the saved file."""
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TracerWarnings: the lengths' .cpu() and the CNN's length check
         traced = torch.jit.trace(model, (tokens, lengths), check_trace=False)
         torch.jit.save(traced, str(path))
+        loaded = torch.jit.load(str(path), map_location="cpu").eval()
+
+    def run(tokens, lengths):
+        with torch.no_grad():
+            return loaded(torch.from_numpy(tokens), torch.from_numpy(lengths)).float().numpy()
+
+    return run
