@@ -38,6 +38,17 @@ from pathlib import Path
 import httpx
 from _bench_common import Report, load_average, markdown_table, require_files, shared_data_dir
 
+HEADERS = [
+    "model",
+    "backend",
+    "concurrency",
+    "requests/s",
+    "texts/s",
+    "p50 ms",
+    "p99 ms",
+    "server CPU ms/req",
+    "errors",
+]
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
@@ -203,10 +214,10 @@ def main() -> int:
             starts.append([model, f"{run_s:.2f}", f"{export_s:.2f}", f"{run_s / export_s:.1f}x"])
     report.add(
         markdown_table(
-            ["model", "backend", "concurrency", "requests/s", "texts/s", "p50 ms", "p99 ms", "errors"],
+            HEADERS,
             table,
-            right=(2, 3, 4, 5, 6, 7),
-        )  # fmt: skip
+            right=tuple(range(2, len(HEADERS))),
+        )
     )
     report.add(
         markdown_table(

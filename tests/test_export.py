@@ -66,6 +66,19 @@ def test_binary_export_gives_both_probabilities(runs_root, generated, one_torch_
     np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-6)
 
 
+def test_multilabel_export_gives_the_runs_labels(runs_root, generated, one_torch_thread):
+    from textcls.jobs.predict import Predictor
+
+    run = tiny_run(runs_root, "bag", "data.multilabel=true")
+    texts = real_texts(generated)
+    expected = RunBackend(run).predict_proba(texts)
+    predictor = ExportPredictor(export_run(run, "onnx", runs_root / "multilabel-onnx"), threads=1)
+    assert predictor.kind == "multilabel"
+    np.testing.assert_allclose(predictor.predict_proba(texts), expected, atol=1e-5, rtol=0)
+    want = [[label for label, _ in row] for row in Predictor(run).predict(texts)]
+    assert [[label for label, _ in row] for row in predictor.predict(texts)] == want
+
+
 FIELD_SETTINGS = [
     {"lower": True},
     {"lower": False, "stop_words": ["the", "of", "a"]},

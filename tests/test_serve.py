@@ -149,3 +149,14 @@ def test_serve_command_listens_on_loopback(bag_run):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_serve_errors_are_one_line(tmp_path, bag_run):
+    from cli_helpers import assert_one_line_error, run_cli
+
+    status, _, err = run_cli("serve", tmp_path / "missing")
+    assert_one_line_error(status, err, "run or export directory not found")
+    status, _, err = run_cli("serve", bag_run, "--port", "70000")
+    assert_one_line_error(status, err, "--port must be between 0 and 65535")
+    status, _, err = run_cli("serve", bag_run, "--max-texts", "0")
+    assert_one_line_error(status, err, "--max-texts must be at least 1")

@@ -558,7 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", help="address to listen on (default 127.0.0.1, loopback only; give another one explicitly)"
     )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free one)")
-    for name, default, what in Limits.OPTIONS:
+    for name, what in Limits.OPTIONS:
+        default = getattr(Limits, name)
         serve.add_argument("--" + name.replace("_", "-"), type=int, default=default, help=f"{what} (default {default})")
     add_threads_option(serve)
     serve.set_defaults(run=cmd_serve)

@@ -60,12 +60,12 @@ class Limits:
     batch_wait_ms: int = 2
     max_queue: int = 4096
 
-    OPTIONS: ClassVar[tuple] = (
-        ("max_body_bytes", 1_000_000, "largest request body in bytes"),
-        ("max_texts", 256, "most texts in one request"),
-        ("max_text_chars", 20_000, "longest text in characters"),
-        ("max_batch_texts", 512, "most texts in one grouped model call"),
-        ("batch_wait_ms", 2, "milliseconds the batcher waits to group requests"),
+    OPTIONS: ClassVar[tuple] = (  # the ones textcls serve has flags for: (name, help)
+        ("max_body_bytes", "largest request body in bytes"),
+        ("max_texts", "most texts in one request"),
+        ("max_text_chars", "longest text in characters"),
+        ("max_batch_texts", "most texts in one grouped model call"),
+        ("batch_wait_ms", "milliseconds the batcher waits to group requests"),
     )
 
     def check(self) -> None:
@@ -166,16 +166,22 @@ class Batcher:
         self._task = None
 
     async def start(self) -> None:
+        """Start grouping (in the server's event loop)."""
         self.queue = asyncio.Queue()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Stop grouping, and the worker thread."""
         if self._task is not None:
             self._task.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def predict(self, texts: list[str]) -> np.ndarray:
-        """The probabilities of ``texts``, computed in a grouped call."""
+        """The probabilities of ``texts``, computed in a grouped call (503 when ``max_queue`` requests wait).
+
+        Args:
+            texts: the request's texts.
+        """
         if self.queue.qsize() >= self.limits.max_queue:
             raise RequestError(503, f"the server is busy ({self.queue.qsize()} requests waiting); retry later")
         future = asyncio.get_running_loop().create_future()
