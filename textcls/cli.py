@@ -410,13 +410,21 @@ def fasttext_texts(texts: list[str], format: str | None) -> list[str]:
 def cmd_predict(args) -> int:
     import json
 
-    from textcls.jobs.predict import Predictor
-    from textcls.threads import set_threads
+    from textcls.onnx_predict import is_export_dir
 
     texts = fasttext_texts(predict_texts(args), args.format)
     if not any(text.strip() for text in texts):
         raise TextclsError("nothing to predict: give texts, --file FILE, or text on standard input ('-')")
-    note(set_threads(args.threads))  # standard output is the predictions
+    exported = is_export_dir(args.run_dir)
+    if exported:  # an export directory: onnxruntime, and no torch import (it starts in a fraction of the time)
+        from textcls.threads import choose_threads
+
+        threads, line = choose_threads(args.threads)
+        note(line)
+    else:
+        from textcls.threads import set_threads
+
+        note(set_threads(args.threads))  # standard output is the predictions
     blank = [number for number, text in enumerate(texts, start=1) if not text.strip()]
     if blank:
         shown = ", ".join(map(str, blank[:10])) + (", ..." if len(blank) > 10 else "")
@@ -424,9 +432,22 @@ def cmd_predict(args) -> int:
             "%d of %d inputs empty or blank (number %s): predicted from no words, so the label means nothing",
             len(blank), len(texts), shown,
         )  # fmt: skip
-    predictor = Predictor(args.run_dir, device=args.device)
-    k = args.top_k if args.top_k is not None else (-1 if predictor.task.kind == "multilabel" else 3)
-    results = predictor.predict(texts, top_k=k, threshold=args.threshold)
+    if exported:
+        from textcls.onnx_predict import ExportPredictor
+
+        if args.device != "cpu":
+            raise TextclsError("an export directory predicts on the CPU; drop --device (or predict from the run)")
+        if args.threshold is not None:
+            raise TextclsError("--threshold needs the run directory (an export keeps the run's own threshold)")
+        predictor = ExportPredictor(args.run_dir, threads=threads)
+        k = args.top_k if args.top_k is not None else (-1 if predictor.kind == "multilabel" else 3)
+        results = predictor.predict(texts, top_k=k)
+    else:
+        from textcls.jobs.predict import Predictor
+
+        predictor = Predictor(args.run_dir, device=args.device)
+        k = args.top_k if args.top_k is not None else (-1 if predictor.task.kind == "multilabel" else 3)
+        results = predictor.predict(texts, top_k=k, threshold=args.threshold)
     for text, labels in zip(texts, results):
         if args.json:
             print(json.dumps({"text": text, "labels": [{"label": name, "probability": p} for name, p in labels]}))
@@ -434,6 +455,27 @@ def cmd_predict(args) -> int:
             shown = "  ".join(f"{label} {prob:.3f}" for label, prob in labels)
             print(f"{shown}\t{text[:80]}")
     return 0
+
+
+def cmd_export(args) -> int:
+    from textcls.export import export_run
+    from textcls.threads import set_threads
+
+    print(set_threads(args.threads), file=sys.stderr)
+    path = export_run(args.run_dir, args.format, args.output, overwrite=args.overwrite)
+    print(f"exported {args.run_dir} as {args.format} to {path}/ (model, vocab.json, export.json)")
+    print(f'  textcls predict {path} "some text"    textcls serve {path}')
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from textcls.serve import Limits, serve
+
+    limits = Limits(
+        max_body_bytes=args.max_body_bytes, max_texts=args.max_texts, max_text_chars=args.max_text_chars,
+        max_batch_texts=args.max_batch_texts, batch_wait_ms=args.batch_wait_ms,
+    )  # fmt: skip
+    return serve(args.run_or_export, host=args.host, port=args.port, limits=limits, threads=args.threads)
 
 
 def cmd_vectors_convert(args) -> int:
@@ -542,7 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", metavar="RUN_DIR",
         help="continue an interrupted run (or extend a finished one with --epochs N in total; --device may change)",
     )  # fmt: skip
-    from textcls.runs.rundir import add_overwrite_option
+    from textcls.runs import add_overwrite_option
 
     add_overwrite_option(train)
     add_vectors_options(train)
@@ -578,7 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_test_command(commands)
 
     predict = commands.add_parser("predict", help="top-k labels with probabilities for texts")
-    predict.add_argument("run_dir")
+    predict.add_argument("run_dir", help="a run directory, or an export directory (textcls export: no torch)")
     predict.add_argument("texts", nargs="*", help="texts to classify (or --file, or '-' for standard input)")
     predict.add_argument("--file", help="one text per line ('-': standard input)")
     predict.add_argument(
@@ -596,6 +638,32 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default="cpu")
     add_threads_option(predict)
     predict.set_defaults(run=cmd_predict)
+
+    from textcls.onnx_predict import MODEL_FILES
+
+    export = commands.add_parser(
+        "export", help="write a run's model as ONNX or TorchScript, with vocabulary and labels"
+    )
+    export.add_argument("run_dir")
+    export.add_argument("--format", choices=list(MODEL_FILES), default="onnx", help="model format (default onnx)")
+    export.add_argument("--output", help="export directory (default RUN/export-FORMAT)")
+    export.add_argument("--overwrite", action="store_true", help="replace a non-empty --output directory")
+    add_threads_option(export)
+    export.set_defaults(run=cmd_export)
+
+    from textcls.serve import Limits
+
+    serve = commands.add_parser("serve", help="an HTTP JSON prediction service (FastAPI + uvicorn) for a run or export")
+    serve.add_argument("run_or_export", help="a run directory or an export directory")
+    serve.add_argument(
+        "--host", help="address to listen on (default 127.0.0.1, loopback only; give another one explicitly)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free one)")
+    for name, what in Limits.OPTIONS:
+        default = getattr(Limits, name)
+        serve.add_argument("--" + name.replace("_", "-"), type=int, default=default, help=f"{what} (default {default})")
+    add_threads_option(serve)
+    serve.set_defaults(run=cmd_serve)
 
     add_vectors_commands(commands)
 

@@ -108,7 +108,7 @@ def cmd_predict(args) -> int:
 
 def add_image_commands(commands) -> None:
     """Add ``image`` with its sub-commands to the main parser's sub-commands."""
-    from textcls.runs.rundir import add_overwrite_option
+    from textcls.runs import add_overwrite_option
     from textcls.threads import add_threads_option
 
     image = commands.add_parser("image", help="image classifiers (the course's CNNs) on the same trainer")

@@ -36,6 +36,7 @@ from textcls._util import atomic_save
 from textcls.config import read_yaml, save_yaml
 from textcls.config_types import Section
 from textcls.errors import TextclsError
+from textcls.runs import add_overwrite_option  # noqa: F401  (defined there: the CLI builds its parser without torch)
 from textcls.training.checkpoints import CheckpointFiles, load_checkpoint, save_checkpoint
 
 LOCK = ".lock"
@@ -58,16 +59,6 @@ def default_run_dir(model: str, root: str | Path = "runs") -> Path:
         suffix += 1
         path = Path(root) / f"{model}-{stamp}-{suffix}"
     return path
-
-
-def add_overwrite_option(parser) -> None:
-    """``--overwrite`` for a training command: replace a non-empty ``--output`` (refused otherwise, and always
-    while it is being trained).
-
-    Args:
-        parser: the command's ``argparse`` parser.
-    """
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output directory")
 
 
 def fingerprint(path: str | Path) -> dict:
