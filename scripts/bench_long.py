@@ -225,7 +225,7 @@ def fasttext_runs(files: dict, data: dict, tmp: Path, seeds: int, threads: int, 
         return model, seconds
 
     best, grid_seconds = None, 0.0
-    for lr, epoch, ngrams in itertools.product((0.5, 1.0), (5, 15), (1, 2)):
+    for lr, epoch, ngrams in itertools.product((0.1, 0.25, 0.5), (5, 10), (1, 2)):
         options = {"lr": lr, "epoch": epoch, "wordNgrams": ngrams}
         try:
             model, seconds = train(options, 0)
@@ -236,6 +236,8 @@ def fasttext_runs(files: dict, data: dict, tmp: Path, seeds: int, threads: int, 
         valid = fasttext_accuracy(model, text_data.valid)
         if best is None or valid > best[0]:
             best = (valid, options, model, seconds)
+    if best is None:
+        raise SystemExit("fastText diverged (NaN) at every point of the grid")
     valid, options, model, seconds = best
     note = f"lr {options['lr']}, {options['epoch']} ep, {options['wordNgrams']}-grams; grid {grid_seconds:.0f} s"
     results = []
@@ -333,6 +335,7 @@ def dataset_rows(dataset: str, files: dict, data: dict, models: list, args, tmp:
             if OLD_PROBE_ROW not in rates:
                 raise SystemExit(f"--old-from-probe {dataset} needs the probe (--part all)")
             rows.append(estimated_old_row(dataset, files, data, rates))
+            print(rows[-1], flush=True)
             continue
         if name in TEXTCLS_RUNS:
             epochs = epochs_for(args.epochs, dataset)

@@ -175,6 +175,16 @@ def test_train_keeps_the_exact_padded_encoding_for_short_texts_and_the_old_path_
         assert f"model: encoding {encoding} (" in out
     assert set(results) == {"padded", "packed"}
     assert results["padded"]["loss"] == pytest.approx(results["packed"]["loss"], abs=1e-5)  # the same model
+    # a run saved before encodings existed (no encoding in its config) is rebuilt as padded: the same outputs
+    old = tmp_path / "run2"
+    config = yaml.safe_load((old / "config.yaml").read_text(encoding="utf-8"))
+    del config["model_options"]["encoding"], config["model_options"]["window"]
+    (old / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    saved, text_field, task, _ = TextRunDir(old).load_setup()
+    assert TextRunDir(old).load_model(saved, text_field, task).encoding == "padded"
+    loaded = evaluate_file(old, paths["valid"])
+    assert loaded["loss"] == pytest.approx(results["packed"]["loss"], abs=1e-5)
+    assert loaded["confusion"] == results["packed"]["confusion"]
 
 
 def test_an_unknown_encoding_is_a_one_line_error_before_anything_is_written(tmp_path):
