@@ -18,7 +18,10 @@ train split (fixed seed 0) validates, the official test split tests. The AG book
    validation). Every run uses ``--threads`` threads (printed).
 
 Run: ``PYTHONPATH=. python scripts/bench_long.py [--part probe|table|all] [--datasets 20ng,ag]
-[--models bilstm-old,bilstm,cnn,bag,fasttext,fasttext-glove,svm] [--seeds 3] [--epochs N] [--markdown-out FILE]``.
+[--models bilstm-old,bilstm,cnn,bag,fasttext,fasttext-glove,svm] [--seeds 3] [--epochs N | 20ng=N,ag=M]
+[--model-seeds 20ng:bilstm=1,...] [--old-from-probe 20ng] [--parallel] [--threads 1] [--markdown-out FILE]``
+(``--old-from-probe``: the old path's seconds per epoch estimated from the probe instead of trained;
+``--parallel``: one process per dataset).
 """
 
 from __future__ import annotations
@@ -219,7 +222,7 @@ def fasttext_runs(files: dict, data: dict, tmp: Path, seeds: int, threads: int, 
         start = time.perf_counter()
         model = fasttext.train_supervised(
             str(train_file), lr=options["lr"], epoch=options["epoch"], wordNgrams=options["wordNgrams"], dim=50,
-            bucket=200_000 if options["wordNgrams"] > 1 else 0, thread=threads, seed=seed, verbose=0, **extra,
+            bucket=200_000, thread=threads, seed=seed, verbose=0, **extra,
         )  # fmt: skip
         seconds = time.perf_counter() - start
         return model, seconds
