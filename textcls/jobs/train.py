@@ -14,6 +14,7 @@ from textcls.data.fields import Field, LabelField, MultiLabelField
 from textcls.data.loader import TextBatches
 from textcls.errors import TextclsError
 from textcls.jobs.rundir import TextRunDir, build_model, model_callbacks
+from textcls.models.registry import MODELS
 from textcls.runs.plots import plot_confusion, plot_learning_curves
 from textcls.training.checkpoints import load_checkpoint
 from textcls.training.task import Task
@@ -79,6 +80,7 @@ class TextData:
                 )
             self.train, self.valid = parts
         self.test = read(files.test) if files.test else None
+        self.model_notes: list[str] = []  # run header lines on model options chosen from the data
 
     def build_vocab(self, data: DataConfig | dict) -> None:
         data = DataConfig.from_dict(data)
@@ -401,9 +403,28 @@ def _prepare(run: TextRunDir, config, resume: bool, trust_pickle: bool):
     if coverage is not None:
         config.model_options["embedding_dim"] = coverage.dim  # the saved model's shape
         print(f"vectors: {coverage}")
+    text_data.model_notes = choose_model_options(config, text_data)
     task = Task.from_labels(text_data.label_field.vocab.itos, multilabel=config.data.multilabel)
     class_weights(config.data.class_weights, text_data.train, task)  # a bad weights file leaves no run
     return config, text_data, task, coverage
+
+
+def choose_model_options(config: TextRunConfig, text_data: TextData) -> list[str]:
+    """Settle the model options that depend on the data (the LSTMs' ``encoding: auto``) in ``config`` before the
+    model is built and the config saved, so that evaluate / predict / resume rebuild the same model; returns the
+    run header's lines on what was chosen (none for a model without such options).
+
+    Args:
+        config: the new run's config (its ``model_options`` are updated in place).
+        text_data: its data; the training texts' lengths, cut at ``data.max_length``, decide.
+    """
+    choose = getattr(MODELS.builder(config.model), "choose_options", None)
+    if choose is None:
+        return []
+    cut = config.data.max_length
+    lengths = [max(1, min(len(example.text), cut or len(example.text))) for example in text_data.train]
+    config.model_options, line = choose(lengths, config.model_options)
+    return [f"model: {line}"]
 
 
 def _train(run: TextRunDir | None, config, resume: bool, trust_pickle: bool, handoff: distributed.Handoff) -> dict:
@@ -486,6 +507,8 @@ def _print_header(config: TextRunConfig, text_data: TextData, task: Task, model,
     for line in row_notes(text_data):
         print(line)
     print(f"model: {config.model} ({params:,} parameters)")
+    for line in text_data.model_notes:
+        print(line)
     if group.enabled:
         print(f"distributed: {group.world_size} processes ({group.backend}); each trains its part of every batch "
               f"of {config.data.batch_size}")  # fmt: skip
