@@ -107,7 +107,7 @@ class Classifier:
             return evaluate_file(self.run_dir, str(data), self.device, top_k=top_k, threshold=threshold)
         import tempfile
 
-        from textcls.data.readers import FASTTEXT_PREFIX
+        from textcls.fasttext_lines import FASTTEXT_PREFIX
 
         pairs = list(data)
         if not pairs:

@@ -399,7 +399,7 @@ def predict_texts(args) -> list[str]:
 def fasttext_texts(texts: list[str], format: str | None) -> list[str]:
     """``predict``'s texts with fastText's ``__label__`` words taken out, as fastText's ``predict`` does, when
     ``format`` is ``fasttext`` or (``None``) the first non-blank text starts with ``__label__``."""
-    from textcls.data.readers import FASTTEXT_PREFIX, split_fasttext_line
+    from textcls.fasttext_lines import FASTTEXT_PREFIX, split_fasttext_line
 
     first = next((text.lstrip() for text in texts if text.strip()), "")
     if format == "fasttext" or (format is None and first.startswith(FASTTEXT_PREFIX)):

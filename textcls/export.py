@@ -82,7 +82,7 @@ def export_run(run_dir, format: str = "onnx", output=None, overwrite: bool = Fal
         "field": field_config,
         "max_length": config["data"].get("max_length"),
         "min_time": widest,
-        "task": task.to_dict(),
+        "task": {**task.to_dict(), **_run_thresholds(run, task)},
         "inputs": {"tokens": "int64 [batch, time]", "lengths": "int64 [batch]"},
         "outputs": {"logits": "float32 [batch, outputs]"},
         "run": str(run.path),
@@ -242,3 +242,13 @@ def _export_torchscript(model, tokens, lengths, path: Path) -> Callable:
             return loaded(torch.from_numpy(tokens), torch.from_numpy(lengths)).float().numpy()
 
     return run
+
+
+def _run_thresholds(run, task) -> dict:
+    """A multi-label run's per-label decision thresholds (tuned on its validation split, else the task's), so that
+    an export predicts the run's labels: ``{"thresholds": [...]}``, or nothing for single-label runs."""
+    if task.kind != "multilabel":
+        return {}
+    from textcls.jobs.predict import resolve_thresholds
+
+    return {"thresholds": [float(t) for t in resolve_thresholds(run, task, None)]}

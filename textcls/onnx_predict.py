@@ -172,20 +172,22 @@ def probabilities(logits: np.ndarray, kind: str) -> np.ndarray:
     return p.astype(np.float32)
 
 
-def top_labels(row: np.ndarray, labels: list, kind: str, threshold: float, k: int) -> list[tuple[str, float]]:
+def top_labels(row: np.ndarray, labels: list, kind: str, threshold, k: int) -> list[tuple[str, float]]:
     """One text's labels with probabilities, most likely first: the ``k`` most likely (``k < 1``: all), or for
-    multi-label every label at or above ``threshold`` (at least the most likely one), as ``Predictor`` does.
+    multi-label every label at or above its threshold (at least the most likely one), as ``Predictor`` does.
 
     Args:
         row: the text's probabilities.
         labels: label names by index.
         kind: the task kind.
-        threshold: the multi-label threshold.
-        k: labels per text for single-label tasks.
+        threshold: the multi-label threshold: one for every label, or one per label.
+        k: labels per text (multi-label: at most, before the thresholds).
     """
     order = np.argsort(-row, kind="stable").tolist()
     if kind == "multilabel":
-        chosen = [i for i in order if row[i] >= threshold] or order[:1]
+        limits = np.broadcast_to(np.asarray(threshold, dtype=np.float64), row.shape)
+        order = order if k < 1 else order[:k]
+        chosen = [i for i in order if row[i] >= limits[i]] or order[:1]
     else:
         chosen = order if k < 1 else order[:k]
     return [(str(labels[i]), float(row[i])) for i in chosen]
@@ -212,7 +214,8 @@ class ExportPredictor:
             ) from None
         self.pipeline = TextPipeline(self.meta["field"], vocab, self.meta["max_length"], self.meta["min_time"])
         task = self.meta["task"]
-        self.kind, self.labels, self.threshold = task["kind"], list(task["labels"]), float(task.get("threshold", 0.5))
+        self.kind, self.labels = task["kind"], list(task["labels"])
+        self.threshold = task.get("thresholds") or float(task.get("threshold", 0.5))  # per label, or for all
         self.batch_size = batch_size
         self.threads = threads or default_threads()
         model_file = self.path / MODEL_FILES[self.format]

@@ -92,7 +92,8 @@ class RunBackend:
         self._torch = torch
         self.predictor = Predictor(path)
         task = self.predictor.task
-        self.kind, self.labels, self.threshold = task.kind, list(task.labels), task.threshold
+        self.kind, self.labels = task.kind, list(task.labels)
+        self.threshold = self.predictor.thresholds().tolist() if task.kind == "multilabel" else task.threshold
         self.model = self.predictor.config["model"]
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:

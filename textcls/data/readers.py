@@ -38,12 +38,12 @@ from pathlib import Path
 
 from textcls._util import check_input_file
 from textcls.errors import ArgumentError, DataError
+from textcls.fasttext_lines import FASTTEXT_PREFIX, split_fasttext_line
 from textcls.read_options import ReadOptions
 
 log = logging.getLogger("textcls")
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "fasttext")
-FASTTEXT_PREFIX = "__label__"
 EXTRA_FIELD_POLICIES = ("error", "merge", "skip")
 BAD_ROW_POLICIES = ("error", "skip")
 
@@ -81,22 +81,6 @@ def starts_with_fasttext_label(path) -> bool:
         return False
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     return next((line.lstrip() for line in text.split("\n") if line.strip()), "").startswith(FASTTEXT_PREFIX)
-
-
-def split_fasttext_line(line: str) -> tuple[list[str], str]:
-    """``(labels, text)`` of one fastText line: every whitespace-separated word starting with ``__label__`` is a
-    label (prefix removed, in order), the other words, joined by one space, are the text (as fastText reads it).
-
-    Args:
-        line: one line of a fastText file.
-    """
-    labels, words = [], []
-    for word in line.split():
-        if word.startswith(FASTTEXT_PREFIX) and len(word) > len(FASTTEXT_PREFIX):
-            labels.append(word[len(FASTTEXT_PREFIX) :])
-        else:
-            words.append(word)
-    return labels, " ".join(words)
 
 
 def _fasttext_rows(path: Path, text: str) -> Iterator[Row]:
