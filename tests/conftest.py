@@ -58,3 +58,12 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "shared_data" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.data)
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """``(run directory, corpus paths)`` of a one-epoch ``bag`` run on a small generated corpus
+    (:func:`cli_helpers.train_small_run`), shared by the tests that only read it."""
+    from cli_helpers import train_small_run
+
+    return train_small_run(tmp_path_factory.mktemp("small-run"))

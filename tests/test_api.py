@@ -10,25 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import train_small_run
 
 import textcls
 from textcls.errors import TextclsError
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return train_small_run(tmp_path_factory.mktemp("api"))
-    finally:
-        torch.set_num_threads(threads)
 
 
 def readme_section() -> str:

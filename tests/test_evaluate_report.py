@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from cli_helpers import run_cli, train_small_run
+from cli_helpers import run_cli
 
 import textcls
 from textcls.training.metrics import multilabel_report, single_label_report
@@ -43,16 +43,6 @@ def test_multilabel_averages_match_sklearn():
             pytest.approx(recall),
             pytest.approx(f1),
         )
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return train_small_run(tmp_path_factory.mktemp("evaluate"))
-    finally:
-        torch.set_num_threads(threads)
 
 
 def test_json_output_and_nothing_in_the_run_directory(small_run, tmp_path):

@@ -7,22 +7,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-import torch
-from cli_helpers import run_cli, train_small_run
+from cli_helpers import run_cli
 
 from textcls.cli import build_parser
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return train_small_run(tmp_path_factory.mktemp("output"))
-    finally:
-        torch.set_num_threads(threads)
 
 
 def subcommands(parser, prefix=()):
