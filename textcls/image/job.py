@@ -146,6 +146,7 @@ def _train_image(run: ImageRunDir | None, config: dict, resume: bool, group: dis
         result["test"] = trainer.evaluate(job.batches(data.test, False))
     result["seconds"] = time.perf_counter() - started
     if not main:
+        group.gather(None)  # returns once rank 0 has written the run (a caller may load it next)
         return result
     run.save_weights(job.model)
     run.write_json("metrics.json", result)
@@ -153,6 +154,7 @@ def _train_image(run: ImageRunDir | None, config: dict, resume: bool, group: dis
     final = result.get("test") or result["valid"]
     if "confusion" in final:
         plot_confusion(final["confusion"], data.classes, run.file("confusion.png"))
+    group.gather(None)
     return result
 
 

@@ -490,6 +490,7 @@ def _train(run: TextRunDir | None, config, resume: bool, trust_pickle: bool, han
         final = result.get("test") or result.get("valid")
         if final and "confusion" in final:
             plot_confusion(final["confusion"], task.labels, run.file("confusion.png"))
+    group.gather(None)  # every rank returns once the run is written (a caller may load it next)
     return result
 
 
