@@ -210,6 +210,12 @@ def lost_contact(group: Distributed):
         ) from None
 
 
+def check_rank(rank: int, world_size: int) -> None:
+    """Raise :class:`~textcls.errors.ArgumentError` (one line) unless ``0 <= rank < world_size``."""
+    if not 0 <= rank < world_size:
+        raise ArgumentError(f"rank {rank} is not in [0, {world_size}); give 0 <= rank < {world_size}")
+
+
 def _is_lost_contact(error: RuntimeError) -> bool:
     """Whether ``error`` is a collective failing because a peer is gone or silent (not a bug in the model)."""
     if isinstance(error, torch.distributed.DistError):
@@ -242,8 +248,7 @@ def shard_batches(batches: list[list[int]], rank: int, world_size: int, lengths=
     """
     if world_size <= 1:
         return [list(batch) for batch in batches]
-    if not 0 <= rank < world_size:
-        raise ArgumentError(f"rank {rank} is not in [0, {world_size}); give 0 <= rank < world_size")
+    check_rank(rank, world_size)
     merged: list[list[int]] = []
     for batch in batches:
         if merged and (len(batch) < world_size or len(merged[-1]) < world_size):

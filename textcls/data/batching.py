@@ -26,7 +26,7 @@ from contextlib import contextmanager
 import torch
 import torch.utils.data
 
-from textcls.distributed import shard_batches
+from textcls.distributed import check_rank, shard_batches
 from textcls.errors import ArgumentError
 
 ORDERS = ("bucket", "pooled", "sorted", "shuffled", "sequential")
@@ -289,7 +289,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         rank: int = 0,
         token_counts: Sequence[int] | None = None,
     ):
-        _check_rank(rank, num_replicas)
+        check_rank(rank, num_replicas)
         self.lengths = list(lengths)
         self.token_counts = None if token_counts is None else list(token_counts)
         self.batch_size = batch_size
@@ -308,7 +308,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
 
     def shard(self, rank: int, num_replicas: int) -> BucketBatchSampler:
         """A copy of this sampler that yields process ``rank``'s part of every batch (of ``num_replicas``)."""
-        _check_rank(rank, num_replicas)
+        check_rank(rank, num_replicas)
         copy_ = copy.copy(self)
         copy_.rank, copy_.num_replicas, copy_._cache = rank, num_replicas, None
         return copy_
@@ -336,11 +336,6 @@ class BucketBatchSampler(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return len(self.batches())
-
-
-def _check_rank(rank: int, num_replicas: int) -> None:
-    if not 0 <= rank < num_replicas:
-        raise ArgumentError(f"rank {rank} is not in [0, {num_replicas}); give 0 <= rank < num_replicas")
 
 
 def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:

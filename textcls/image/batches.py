@@ -7,8 +7,7 @@ import copy
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from textcls.distributed import shard_batches
-from textcls.errors import ArgumentError
+from textcls.distributed import check_rank, shard_batches
 from textcls.image.data import ImageSplit, Preprocess
 from textcls.training.step import Step
 
@@ -55,14 +54,14 @@ class ImageBatches:
         self.augment = train and preprocess.random
         self.epoch = 0
         self.rank, self.num_replicas = 0, 1
+        self._cache: tuple[int, list[list[int]]] | None = None  # (epoch, its batches): len() is asked every step
 
     def shard(self, rank: int, num_replicas: int) -> ImageBatches:
         """The same batches, each cut to process ``rank``'s part (of ``num_replicas``), for a distributed run
         (:func:`textcls.distributed.shard_batches`); ``self`` is unchanged."""
-        if not 0 <= rank < num_replicas:
-            raise ArgumentError(f"rank {rank} is not in [0, {num_replicas}); give 0 <= rank < num_replicas")
+        check_rank(rank, num_replicas)
         part = copy.copy(self)
-        part.rank, part.num_replicas = rank, num_replicas
+        part.rank, part.num_replicas, part._cache = rank, num_replicas, None
         return part
 
     def set_epoch(self, epoch: int) -> None:
@@ -74,9 +73,11 @@ class ImageBatches:
 
     def _batches(self) -> list[list[int]]:
         """This process's part of each batch of the epoch, in order."""
-        order = self._order().tolist()
-        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
-        return shard_batches(batches, self.rank, self.num_replicas)
+        if self._cache is None or self._cache[0] != self.epoch:
+            order = self._order().tolist()
+            batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+            self._cache = (self.epoch, shard_batches(batches, self.rank, self.num_replicas))
+        return self._cache[1]
 
     def _order(self) -> torch.Tensor:
         if not self.train:

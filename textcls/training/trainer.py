@@ -454,11 +454,12 @@ class Trainer:
         tracker = MetricTracker(self.task)
         tokens = 0
         start = time.perf_counter()
-        bar = self.reporter.progress(len(train_batches), f"epoch {epoch + 1}/{config.epochs}")
+        steps = len(train_batches)
+        bar = self.reporter.progress(steps, f"epoch {epoch + 1}/{config.epochs}")
         self.optimizer.zero_grad(set_to_none=True)
         for index, step in enumerate(train_batches):
             step = step.to(self.device, non_blocking=True)
-            last_in_epoch = index + 1 == len(train_batches)
+            last_in_epoch = index + 1 == steps
             stepping = (index + 1) % config.accumulation_steps == 0 or last_in_epoch
             with self._sync_gradients(stepping):
                 with torch.autocast(self.device.type, enabled=self.use_amp):
