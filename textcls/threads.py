@@ -151,5 +151,6 @@ def add_threads_option(parser) -> None:
     :mod:`textcls.threads`)."""
     parser.add_argument(
         "--threads", type=int,
-        help="CPU threads for torch (default: $OMP_NUM_THREADS, else the cores available ÷ the local processes)",
+        help="CPU threads for torch (default: $OMP_NUM_THREADS outside torchrun, else the cores available ÷ the "
+        "local processes)",
     )  # fmt: skip
