@@ -308,7 +308,7 @@ QUICK = ["--epochs", "1", "--device", "cpu", "--threads", "1", "--batch-size", "
         (["--model", "bilstm", "--set", "model_options.bidirectional=false"],
          ("model 'bilstm' has no option 'bidirectional'; 'lstm' takes it",)),
         (["--model", "lstm", "--set", "model_options.hidden_size=big"],
-         ("hidden_size must be an integer (int), not 'big'",)),
+         ("hidden_size must be an integer (int) or one of auto, not 'big'",)),
         (["--model", "bag", "--freeze-embeddings"], ("'bag' builds its own embedding table", "freeze_embeddings")),
         (["--model", "lstm", "--set", "model_options.num_outputs=3"], ("num_outputs is given by textcls",)),
         (["--model", "lstm", "--set", "model_options.dropout=1.5"], ("dropout probability has to be between 0 and 1",)),

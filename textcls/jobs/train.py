@@ -410,7 +410,7 @@ def _prepare(run: TextRunDir, config, resume: bool, trust_pickle: bool):
 
 
 def choose_model_options(config: TextRunConfig, text_data: TextData) -> list[str]:
-    """Settle the model options that depend on the data (the LSTMs' ``encoding: auto``) in ``config`` before the
+    """Settle the model options that depend on the data (the LSTMs' ``auto`` options) in ``config`` before the
     model is built and the config saved, so that evaluate / predict / resume rebuild the same model; returns the
     run header's lines on what was chosen (none for a model without such options).
 
@@ -423,8 +423,8 @@ def choose_model_options(config: TextRunConfig, text_data: TextData) -> list[str
         return []
     cut = config.data.max_length
     lengths = [max(1, min(len(example.text), cut or len(example.text))) for example in text_data.train]
-    config.model_options, line = choose(lengths, config.model_options)
-    return [f"model: {line}"]
+    config.model_options, lines = choose(lengths, config.model_options)
+    return [f"model: {line}" for line in lines]
 
 
 def _train(run: TextRunDir | None, config, resume: bool, trust_pickle: bool, handoff: distributed.Handoff) -> dict:

@@ -22,7 +22,9 @@ imported (``import mymodel``, or ``textcls --model-module mymodel.py train ...``
 
 The embedding options, also written in ``model_options`` but never passed to the model, are :data:`EMBEDDING_OPTIONS`:
 ``embedding_dim`` (size of random vectors; pretrained vectors keep theirs), ``freeze_embeddings``,
-``freeze_epochs`` (frozen for the first N epochs, then fine-tuned) and ``embedding_dropout``.
+``freeze_epochs`` (frozen for the first N epochs, then fine-tuned), ``embedding_dropout`` and ``sparse_embedding``
+(gradients for only the rows a batch uses; ``adam`` then updates only those rows:
+:class:`~textcls.training.lazy_adam.LazyAdam`).
 
 A model that needs its own table declares it by taking ``vocab_size`` instead of ``embedding`` (``bag``: an
 ``EmbeddingBag`` that also holds hashed-bigram rows). It is given ``vocab_size``, and ``padding_idx``,
@@ -41,6 +43,8 @@ documented exception). The loss, probabilities and predictions come from the tas
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -52,10 +56,20 @@ from textcls.registry import Registry
 _GIVEN = ("embedding", "num_outputs", "vocab_size", "padding_idx", "vectors", "fix_rows_from")
 MODELS = Registry("model", "textcls.models", given=_GIVEN)
 
-EMBEDDING_OPTIONS = {"embedding_dim": 100, "freeze_embeddings": False, "freeze_epochs": 0, "embedding_dropout": 0.0}
+EMBEDDING_OPTIONS = {
+    "embedding_dim": 100,
+    "freeze_embeddings": False,
+    "freeze_epochs": 0,
+    "embedding_dropout": 0.0,
+    "sparse_embedding": False,
+}
 """``model_options`` that build the embedding, with their defaults (never passed to the model)."""
 
-_NEED_SHARED_EMBEDDING = ("freeze_embeddings", "freeze_epochs", "embedding_dropout")
+_EMBEDDING_TYPES = {"sparse_embedding": bool | Literal["auto"]}
+"""Embedding options whose values are not of their default's type: ``sparse_embedding: auto`` is settled from the
+data by a model's ``choose_options`` (the LSTMs'), and read as ``false`` by a model built without data."""
+
+_NEED_SHARED_EMBEDDING = ("freeze_embeddings", "freeze_epochs", "embedding_dropout", "sparse_embedding")
 
 
 def register_model(name: str):
@@ -93,7 +107,7 @@ def split_options(name: str, options: dict) -> tuple[dict, dict]:
     if given:
         raise TextclsError(f"model option {given[0]} is given by textcls (from the data), not set in model_options")
     embedding = {
-        key: convert(own.pop(key), type(default), f"model_options.{key}")
+        key: convert(own.pop(key), _EMBEDDING_TYPES.get(key, type(default)), f"model_options.{key}")
         for key, default in EMBEDDING_OPTIONS.items()
         if key in own
     }
@@ -169,6 +183,7 @@ def build_embedding(
     freeze_embeddings: bool = False,
     freeze_epochs: int = 0,
     embedding_dropout: float = 0.0,
+    sparse_embedding: bool | str = False,
 ) -> TextEmbedding:
     """The embedding a text model is given (the arguments as in :func:`get_model` and :data:`EMBEDDING_OPTIONS`)."""
     if vocab_size is None and vectors is None:
@@ -181,6 +196,7 @@ def build_embedding(
         freeze=freeze_embeddings,
         freeze_epochs=freeze_epochs,
         dropout=embedding_dropout,
+        sparse=sparse_embedding is True,  # "auto" unsettled (a model built without data): dense
     )
     if fix_rows_from is not None:
         embedding.fix_rows_from(fix_rows_from)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from textcls.errors import TextclsError
+from textcls.training.lazy_adam import LazyAdam
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad")
 SCHEDULERS = ("none", "step", "cosine", "plateau", "linear")
@@ -23,18 +24,19 @@ def build_optimizer(
 
     Args:
         model: the model.
-        name: ``adam``, ``adamw``, ``sgd`` (with ``momentum``) or ``adagrad``. Models with sparse gradients need
-            ``sgd`` or ``adagrad``.
+        name: ``adam``, ``adamw``, ``sgd`` (with ``momentum``) or ``adagrad``. For a model with sparse gradients
+            (``bag``, or an embedding with ``sparse_embedding``) ``adam`` / ``adamw`` are :class:`LazyAdam` (the
+            same update for dense gradients; a sparse one updates only the rows it names).
         lr: learning rate.
         weight_decay: L2 penalty (decoupled for ``adamw``).
         momentum: SGD momentum.
     """
     params = list(model.parameters())
     if has_sparse_gradients(model):
-        if name in ("adam", "adamw"):
-            raise TextclsError(f"optimizer {name!r} cannot take sparse gradients; use sgd or adagrad for this model")
         # off is torch's default; saying so explicitly stops adagrad's warning on every run
         torch.sparse.check_sparse_tensor_invariants.disable()
+        if name in ("adam", "adamw"):
+            return LazyAdam(params, lr=lr, weight_decay=weight_decay, decoupled=name == "adamw")
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "adamw":
@@ -44,6 +46,35 @@ def build_optimizer(
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
     raise TextclsError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def clip_gradients(parameters, max_norm: float) -> torch.Tensor:
+    """Scale the gradients so that their joint 2-norm is at most ``max_norm`` (``nn.utils.clip_grad_norm_``'s
+    rule), sparse gradients included: each is coalesced first (an embedding's repeated ids summed into one row),
+    so its norm is the norm of the gradient it stands for.
+
+    Args:
+        parameters: the parameters whose ``.grad`` to clip (those without one are skipped).
+        max_norm: the largest norm allowed.
+
+    Returns:
+        the norm before clipping.
+    """
+    with_grad = [param for param in parameters if param.grad is not None]
+    if not any(param.grad.is_sparse for param in with_grad):
+        return nn.utils.clip_grad_norm_(with_grad, max_norm)
+    grads = []
+    for param in with_grad:
+        if param.grad.is_sparse:
+            param.grad = param.grad.coalesce()
+            grads.append(param.grad._values())
+        else:
+            grads.append(param.grad)
+    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(grad) for grad in grads]))
+    scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+    for grad in grads:
+        grad.mul_(scale.to(grad.device))
+    return total
 
 
 def build_scheduler(

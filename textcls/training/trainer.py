@@ -43,7 +43,7 @@ from textcls.training.checkpoints import (
     set_rng_state,
 )
 from textcls.training.metrics import MetricTracker, epoch_summary
-from textcls.training.optim import build_optimizer, build_scheduler
+from textcls.training.optim import build_optimizer, build_scheduler, clip_gradients
 from textcls.training.reporting import Reporter
 from textcls.training.task import Task
 
@@ -531,10 +531,7 @@ class Trainer:
     def _optimizer_step(self) -> None:
         if self.config.clip_grad_norm:
             self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(
-                [p for p in self.model.parameters() if p.grad is not None and not p.grad.is_sparse],
-                self.config.clip_grad_norm,
-            )
+            clip_gradients(self.model.parameters(), self.config.clip_grad_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
