@@ -7,21 +7,24 @@ train split (fixed seed 0) validates, the official test split tests. The AG book
 (``ag_news/packt_newsclassification``, description only, ``--extra-fields merge --merge-sep ';'``). GloVe 6B 50d
 (``glove/glove.6B.50d.top100k.txt.gz``).
 
-1. ``--part probe``: forward + backward seconds of the 1×128 BiLSTM (configs/bilstm.yaml, random 100-d
-   embedding) on the same real 20NG training batches (a fixed sample of posts, bucketed into batches of 32):
-   packed sequences, padded (the LSTM over the padding, masked pooling), windows of 64/128/256 tokens encoded as
-   one batch, each cut to the first 100/256/400/1000 tokens or not cut, and token-budget batches.
+1. ``--part probe``: forward, backward and Adam-step seconds of the BiLSTM (configs/bilstm.yaml; 1×128 and dense
+   embedding gradients unless the row says otherwise; random 100-d embedding) on the same real 20NG training
+   batches (a fixed sample of posts, bucketed into batches of 32): packed sequences, padded (the LSTM over the
+   padding, masked pooling), windows of 64/128/256 tokens encoded as one batch, each cut to the first
+   100/256/400/1000 tokens or not cut, token-budget batches, and the long-text settings (1×64, sparse embedding
+   gradients with lazy Adam).
 2. ``--part table``: test accuracy (mean ± std over ``--seeds``), seconds per epoch, tokens/s and wall time of
-   ``bilstm`` (old path ``encoding=packed, max_length=400``, and the new defaults), ``cnn``, ``bag`` (its
+   ``bilstm`` (old path ``encoding=packed``, 1×128, dense embedding gradients, ``max_length=400``, and the new
+   defaults, which choose their long-text settings on 20NG), ``cnn``, ``bag`` (its
    configs/bag.yaml defaults), fastText (``fasttext-numpy2``: shuffled input, ``bucket`` set, a small grid
    chosen on validation, with and without GloVe ``pretrainedVectors``) and TF-IDF + LinearSVC (C chosen on
    validation). Every run uses ``--threads`` threads (printed).
 
 Run: ``PYTHONPATH=. python scripts/bench_long.py [--part probe|table|all] [--datasets 20ng,ag]
 [--models bilstm-old,bilstm,cnn,bag,fasttext,fasttext-glove,svm] [--seeds 3] [--epochs N | 20ng=N,ag=M]
-[--model-seeds 20ng:bilstm=1,...] [--old-from-probe 20ng] [--parallel] [--threads 1] [--markdown-out FILE]``
+[--model-seeds 20ng:bilstm=1,...] [--old-from-probe 20ng] [--parallel N] [--threads 1] [--markdown-out FILE]``
 (``--old-from-probe``: the old path's seconds per epoch estimated from the probe instead of trained;
-``--parallel``: one process per dataset).
+``--parallel N``: the (dataset, model) jobs in N worker processes).
 """
 
 from __future__ import annotations
@@ -43,11 +46,13 @@ from _bench_common import Report, load_average, markdown_table, require_files, s
 from textcls import config as cfg
 from textcls.jobs.rundir import build_model
 from textcls.jobs.train import TextData, train_text
+from textcls.training.optim import build_optimizer
 from textcls.training.task import Task
 from textcls.training.trainer import seed_everything
 
 MODELS = ("bilstm-old", "bilstm", "cnn", "bag", "fasttext", "fasttext-glove", "svm")
 OLD_PROBE_ROW = "packed, first 400 (old default)"
+LONG_PROBE_ROW = "padded exact, 1×64, sparse embedding (the long-text defaults), first 400"
 NG = "20newsgroups/20news-bydate.tar.gz"
 PACKT = "ag_news/packt_newsclassification"
 GLOVE = "glove/glove.6B.50d.top100k.txt.gz"
@@ -113,6 +118,7 @@ def probe(files: dict, data: dict, posts: int, threads: int, slow: bool = False)
     )
 
     def run(label, max_length, batch_size=32, max_tokens=None, **options):
+        options = {"hidden_size": 128, "sparse_embedding": False, **options}
         from textcls.data.loader import TextBatches
 
         batches = TextBatches(
@@ -122,22 +128,26 @@ def probe(files: dict, data: dict, posts: int, threads: int, slow: bool = False)
         config = {**base, "model_options": {**base["model_options"], **options}}
         seed_everything(0)
         model = build_model(config, text_data.text_field, task).train()
+        optimizer = build_optimizer(model, "adam", 0.002)  # Adam, or LazyAdam with sparse_embedding (as training)
         loss_fn = torch.nn.CrossEntropyLoss()
-        forward = backward = 0.0
-        tokens = steps = 0
+        forward = backward = update = 0.0
+        tokens = 0
         for step in batches:
             tokens_in, step_lengths = step.inputs
             start = time.perf_counter()
             loss = loss_fn(model(tokens_in, step_lengths), step.targets)
             middle = time.perf_counter()
             loss.backward()
-            backward += time.perf_counter() - middle
+            after = time.perf_counter()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            update += time.perf_counter() - after
+            backward += after - middle
             forward += middle - start
-            model.zero_grad()
             tokens += step.tokens
-            steps = max(steps, int(step_lengths.max()))
-        total = forward + backward
-        row = [label, f"{tokens:,}", f"{len(batches)}", f"{forward:.2f}", f"{backward:.2f}", f"{tokens / total:,.0f}"]
+        total = forward + backward + update
+        row = [label, f"{tokens:,}", f"{len(batches)}", f"{forward:.2f}", f"{backward:.2f}", f"{update:.2f}",
+               f"{tokens / total:,.0f}"]  # fmt: skip
         print(row, flush=True)
         return row
 
@@ -147,6 +157,9 @@ def probe(files: dict, data: dict, posts: int, threads: int, slow: bool = False)
         run("packed, first 400 (old default)", 400),
         run("padded, over the padding (packed: false), first 400", 400, packed=False),
         run("padded exact (encoding padded), first 400", 400, encoding="padded"),
+        run("padded exact, sparse embedding (lazy Adam), first 400", 400, encoding="padded", sparse_embedding=True),
+        run("padded exact, 1×64, first 400", 400, encoding="padded", hidden_size=64),
+        run(LONG_PROBE_ROW, 400, encoding="padded", hidden_size=64, sparse_embedding=True),
         run("padded exact, first 1000", 1000, encoding="padded"),
         run("padded exact, first 1000, token budget 16,000", 1000, batch_size=256, max_tokens=16000, encoding="padded"),
         run("windows of 64, first 1000", 1000, encoding="windows", window=64),
@@ -158,24 +171,31 @@ def probe(files: dict, data: dict, posts: int, threads: int, slow: bool = False)
     if slow:
         rows.append(run("packed, first 1000", 1000))
     table = markdown_table(
-        ["bilstm 1×128, real 20NG batches of 32", "real tokens", "batches", "forward s", "backward s", "tokens/s"],
+        ["bilstm (1×128 unless said), real 20NG batches of 32", "real tokens", "batches", "forward s", "backward s",
+         "Adam step s", "tokens/s"],
         rows,
-        right=(1, 2, 3, 4, 5),
-    )
-    rates = {row[0]: float(row[5].replace(",", "")) for row in rows}
+        right=(1, 2, 3, 4, 5, 6),
+    )  # fmt: skip
+    rates = {row[0]: float(row[6].replace(",", "")) for row in rows}
     return header + "\n\n" + table, rates
 
 
 # --- table --------------------------------------------------------------------------------------------------
 TEXTCLS_RUNS = {
     # label: (model, overrides); "bilstm-old" is today's path: one packed sequence per text, cut at 400 tokens
-    "bilstm-old": ("bilstm", {"model_options": {"encoding": "packed"}, "data": {"max_length": 400}}),
+    "bilstm-old": (
+        "bilstm",
+        {
+            "model_options": {"encoding": "packed", "hidden_size": 128, "sparse_embedding": False},
+            "data": {"max_length": 400},
+        },
+    ),
     "bilstm": ("bilstm", {}),
     "cnn": ("cnn", {}),
     "bag": ("bag", {}),
 }
 LABELS = {
-    "bilstm-old": "bilstm + GloVe, old path (packed, first 400)",
+    "bilstm-old": "bilstm + GloVe, old path (packed, 1×128, dense embedding gradients, first 400)",
     "bilstm": "bilstm + GloVe, new defaults",
     "cnn": "cnn + GloVe",
     "bag": "bag (configs/bag.yaml)",
@@ -208,7 +228,8 @@ def textcls_run(name: str, files: dict, data: dict, glove: str, seed: int, epoch
     }
 
 
-def fasttext_runs(files: dict, data: dict, tmp: Path, seeds: int, threads: int, pretrained: Path | None) -> list:
+def fasttext_runs(files: dict, data: dict, tmp: Path, seeds: int, threads: int, pretrained: Path | None,
+                  name: str = "fasttext") -> list:  # fmt: skip
     """fastText: the grid chosen on validation with seed 0, then the best setting with each seed."""
     import fasttext
     from bench_train import fasttext_accuracy, fasttext_file
@@ -217,7 +238,7 @@ def fasttext_runs(files: dict, data: dict, tmp: Path, seeds: int, threads: int, 
     tokens = sum(len(ex.text) for ex in text_data.train)
 
     def train(options, seed):
-        train_file = fasttext_file(text_data.train, tmp / f"ft_train_{seed}.txt", shuffle_seed=seed)
+        train_file = fasttext_file(text_data.train, tmp / f"{name}_train_{seed}.txt", shuffle_seed=seed)
         extra = {"pretrainedVectors": str(pretrained)} if pretrained else {}
         start = time.perf_counter()
         model = fasttext.train_supervised(
@@ -294,14 +315,13 @@ def summary_row(dataset: str, name: str, results: list) -> list:
 
 
 def estimated_old_row(dataset: str, files: dict, data: dict, rates: dict) -> list:
-    """The old path's seconds per epoch from the probe's rate on the same data (its accuracy is the new path's:
-    both encodings give the same outputs)."""
+    """The old path's seconds per epoch from the probe's rate on the same data (not trained: too slow)."""
     config = cfg.resolve("bilstm", None, [{"files": files, "data": {**data, "max_length": 400}}])
     text_data = TextData(config)
     tokens = sum(min(len(ex.text), 400) or 1 for ex in text_data.train)
     rate = rates[OLD_PROBE_ROW]
-    return [dataset, LABELS["bilstm-old"], "= new path (exact)", "0", f"≈ {tokens / rate:,.0f}", f"≈ {rate:,.0f}", "",
-            f"estimated: {tokens:,} training tokens / the probe's packed rate (not trained: too slow)"]  # fmt: skip
+    return [dataset, LABELS["bilstm-old"], "not trained", "0", f"≈ {tokens / rate:,.0f}", f"≈ {rate:,.0f}", "",
+            f"estimated: {tokens:,} training tokens / the probe's packed rate (too slow to train)"]  # fmt: skip
 
 
 def epochs_for(spec: str | None, dataset: str) -> int | None:
@@ -323,59 +343,65 @@ def seeds_for(args, dataset: str, name: str) -> int:
     return args.seeds
 
 
-def dataset_rows(dataset: str, files: dict, data: dict, models: list, args, tmp: Path, rates: dict) -> list:
-    """The table's rows of one dataset (runs in a worker process with ``--parallel``)."""
+def model_rows(dataset: str, files: dict, data: dict, name: str, args, tmp: Path, rates: dict) -> list:
+    """One model's table row on one dataset (a worker process's job with ``--parallel``)."""
     from bench_train import glove_vec_file
 
     torch.set_num_threads(args.threads)
-    glove = str(args.data_dir / GLOVE)
-    vec = None
-    rows = []
-    for name in models:
-        started = time.perf_counter()
-        seeds = seeds_for(args, dataset, name)
-        if name == "bilstm-old" and dataset in args.old_from_probe.split(","):
-            if OLD_PROBE_ROW not in rates:
-                raise SystemExit(f"--old-from-probe {dataset} needs the probe (--part all)")
-            rows.append(estimated_old_row(dataset, files, data, rates))
-            print(rows[-1], flush=True)
-            continue
-        if name in TEXTCLS_RUNS:
-            epochs = epochs_for(args.epochs, dataset)
-            results = [
-                textcls_run(name, files, data, glove, seed, epochs, args.threads, tmp / f"{dataset}-{name}-{seed}")
-                for seed in range(seeds)
-            ]
-        elif name.startswith("fasttext"):
-            if name == "fasttext-glove" and vec is None:
-                vec = glove_vec_file(args.data_dir, tmp / f"glove50-{dataset}.vec")
-            pretrained = vec if name == "fasttext-glove" else None
-            results = fasttext_runs(files, data, tmp / dataset, seeds, args.threads, pretrained)
-        else:
-            results = svm_runs(files, data)
-        rows.append(summary_row(dataset, name, results))
-        print(rows[-1], f"({time.perf_counter() - started:.0f} s)", flush=True)
-    return rows
+    started = time.perf_counter()
+    seeds = seeds_for(args, dataset, name)
+    if name == "bilstm-old" and dataset in args.old_from_probe.split(","):
+        if OLD_PROBE_ROW not in rates:
+            raise SystemExit(f"--old-from-probe {dataset} needs the probe (--part all)")
+        row = estimated_old_row(dataset, files, data, rates)
+        print(row, flush=True)
+        return row
+    if name in TEXTCLS_RUNS:
+        epochs = epochs_for(args.epochs, dataset)
+        results = [
+            textcls_run(name, files, data, str(args.data_dir / GLOVE), seed, epochs, args.threads,
+                        tmp / f"{dataset}-{name}-{seed}")
+            for seed in range(seeds)
+        ]  # fmt: skip
+    elif name.startswith("fasttext"):
+        vec = glove_vec_file(args.data_dir, tmp / f"glove50-{dataset}-{name}.vec") if name == "fasttext-glove" else None
+        results = fasttext_runs(files, data, tmp / dataset, seeds, args.threads, vec, name)
+    else:
+        results = svm_runs(files, data)
+    row = summary_row(dataset, name, results)
+    print(row, f"({time.perf_counter() - started:.0f} s)", flush=True)
+    return row
 
 
 def bench_table(found: dict, models: list, args, tmp: Path, rates: dict) -> str:
-    """One table over every dataset; with ``--parallel``, each dataset in its own process (``--threads`` each)."""
+    """One table over every dataset and model; with ``--parallel N``, the (dataset, model) jobs in N worker
+    processes (``--threads`` each), the rows in the table's order."""
     for dataset in found:
         (tmp / dataset).mkdir(exist_ok=True)
-    jobs = [(dataset, files, data, models, args, tmp, rates) for dataset, (files, data) in found.items()]
-    if args.parallel and len(jobs) > 1:
+    jobs = [
+        (dataset, files, data, name, args, tmp, rates) for dataset, (files, data) in found.items() for name in models
+    ]
+    if args.parallel > 1 and len(jobs) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-            parts = list(pool.map(dataset_rows, *zip(*jobs)))
+        # the longest jobs first, so that the workers finish together
+        order = sorted(range(len(jobs)), key=lambda i: JOB_COST.get((jobs[i][0], jobs[i][3]), 1), reverse=True)
+        with ProcessPoolExecutor(args.parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {i: pool.submit(model_rows, *jobs[i]) for i in order}
+            rows = [futures[i].result() for i in range(len(jobs))]
     else:
-        parts = [dataset_rows(*job) for job in jobs]
+        rows = [model_rows(*job) for job in jobs]
     return markdown_table(
         ["data", "model", "test accuracy", "runs", "s / epoch", "tokens/s", "wall s / run", "notes"],
-        [row for part in parts for row in part],
+        rows,
         right=(2, 3, 4, 5, 6),
     )
+
+
+JOB_COST = {("20ng", "bilstm"): 40, ("20ng", "cnn"): 25, ("ag", "bilstm"): 15, ("20ng", "fasttext-glove"): 8,
+            ("20ng", "fasttext"): 6, ("ag", "bilstm-old"): 6}  # fmt: skip
+"""Rough minutes per (dataset, model) job on one thread here: the scheduling order of ``--parallel``."""
 
 
 def main(argv=None) -> int:
@@ -387,7 +413,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per model (mean ± std)")
     parser.add_argument("--epochs", help="textcls models' epochs: N, or per dataset 20ng=N,ag=M (default: configs)")
     parser.add_argument("--model-seeds", default="", help="seeds per dataset and model: 20ng:bilstm=1,ag:cnn=2")
-    parser.add_argument("--parallel", action="store_true", help="one process per dataset (--threads each)")
+    parser.add_argument("--parallel", type=int, default=1, help="worker processes for the (dataset, model) jobs")
     parser.add_argument("--old-from-probe", default="", help="datasets whose old-path row is estimated from the probe")
     parser.add_argument("--probe-posts", type=int, default=256, help="20NG posts in the probe's batches")
     parser.add_argument("--probe-slow", action="store_true", help="also probe packed at 1000 tokens (minutes)")

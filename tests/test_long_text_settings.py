@@ -14,7 +14,8 @@ from cli_helpers import assert_one_line_error, run_cli
 
 from textcls.jobs.predict import Predictor
 from textcls.models import get_model
-from textcls.models.lstm import HIDDEN_SIZES, LONG_TEXTS_FROM, choose_options, choose_size
+from textcls.models.long_texts import LONG_TEXTS_FROM
+from textcls.models.lstm import HIDDEN_SIZES, choose_options, choose_size
 from textcls.testing import FILLER, write_text_corpus
 from textcls.training.lazy_adam import LazyAdam
 from textcls.training.optim import build_optimizer
@@ -123,3 +124,16 @@ def test_short_texts_keep_the_measured_short_text_settings(tmp_path):
     assert "model: hidden_size 128, sparse_embedding false (chosen for short texts: median" in out
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["model_options"]["hidden_size"] == 128 and saved["model_options"]["sparse_embedding"] is False
+
+
+def test_cnn_takes_sparse_embedding_gradients_for_long_texts(tmp_path):
+    paths = _long_corpus(tmp_path / "data")
+    run = tmp_path / "run"
+    status, out, err = run_cli(
+        "train", paths["train"], "--valid", paths["valid"], "--model", "cnn", "--epochs", "1", "--output", run,
+        "--set", "model_options.num_filters=8",
+    )  # fmt: skip
+    assert status == 0, err
+    assert "model: sparse_embedding true (chosen for long texts: median 1" in out
+    assert yaml.safe_load((run / "config.yaml").read_text())["model_options"]["sparse_embedding"] is True
+    assert Predictor(run).model.embedding.embedding.sparse

@@ -17,6 +17,7 @@ from torch.nn import functional
 
 from textcls.embeddings.layer import TextEmbedding
 from textcls.errors import TextclsError
+from textcls.models.long_texts import SPARSE_EMBEDDING, choose_by_length
 from textcls.models.registry import register_model
 
 MODES = ("non-static", "static", "multichannel")
@@ -70,6 +71,13 @@ class KimCNN(nn.Module):
         self.convolutions = nn.ModuleList(nn.Conv1d(embedding.dim, num_filters, width) for width in widths)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(num_filters * len(widths), num_outputs)
+
+    @staticmethod
+    def choose_options(lengths, options: dict) -> tuple[dict, list[str]]:
+        """``sparse_embedding: auto`` settled from the training lengths when a run is built (textcls.jobs.train):
+        sparse embedding gradients for long texts (:mod:`textcls.models.long_texts`)."""
+        options, line = choose_by_length(lengths, options, SPARSE_EMBEDDING)
+        return options, [line] if line else []
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Args: tokens ``[batch, time]`` ids; lengths ``[batch]`` real lengths. Returns logits."""

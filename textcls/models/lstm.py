@@ -17,6 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from textcls.embeddings.layer import TextEmbedding
 from textcls.errors import TextclsError
+from textcls.models.long_texts import SPARSE_EMBEDDING, choose_by_length
 from textcls.models.registry import register_model
 from textcls.registry import signature_of
 
@@ -24,11 +25,9 @@ POOLINGS = ("last", "max", "mean", "max+mean")
 ENCODINGS = ("auto", "packed", "padded", "windows")
 WINDOWS_FROM = 1000
 """``encoding: auto`` reads texts in windows when some training text keeps more than this many tokens."""
-LONG_TEXTS_FROM = 100
-"""``hidden_size: auto`` and ``sparse_embedding: auto`` take their long-text values when the median training text
-keeps more than this many tokens (20 Newsgroups: 198; the AG book split: 34; scripts/bench_long.py)."""
 HIDDEN_SIZES = {"short": 128, "long": 64}
-"""``hidden_size: auto``: LSTM units per direction for short and for long texts."""
+"""``hidden_size: auto``: LSTM units per direction for short texts and for long ones (a median above
+:data:`~textcls.models.long_texts.LONG_TEXTS_FROM` tokens)."""
 
 
 class LSTMClassifier(nn.Module):
@@ -247,33 +246,17 @@ def choose_encoding(lengths: Sequence[int], options: dict) -> tuple[dict, str]:
 
 
 def choose_size(lengths: Sequence[int], options: dict) -> tuple[dict, str | None]:
-    """Resolve ``hidden_size: auto`` and ``sparse_embedding: auto`` from the training texts' lengths (as cut by
-    ``data.max_length``): for long texts (median above :data:`LONG_TEXTS_FROM` tokens) a 64-unit LSTM and sparse
-    embedding gradients (``adam`` then updates only the rows a batch uses), which together train 20 Newsgroups
-    about 3× faster on CPU; for short texts 128 units and dense gradients (the settings measured on the AG splits).
-    Values set to anything but ``auto`` are kept.
+    """Resolve ``hidden_size: auto`` and ``sparse_embedding: auto`` from the training texts' lengths
+    (:func:`~textcls.models.long_texts.choose_by_length`): for long texts a 64-unit LSTM and sparse embedding
+    gradients (``adam`` then updates only the rows a batch uses), which together train 20 Newsgroups about 3×
+    faster on CPU; for short texts 128 units and dense gradients (the settings measured on the AG splits).
 
     Args:
         lengths: the training texts' token counts, after the cut.
         options: the run's ``model_options``.
-
-    Returns:
-        the options with the choices made, and a header line saying what was chosen and why (``None`` when
-        nothing was ``auto``).
     """
-    options = dict(options)
-    auto = [key for key in ("hidden_size", "sparse_embedding") if options.get(key) == "auto"]
-    if not auto:
-        return options, None
-    ordered = sorted(lengths) or [0]
-    median = ordered[len(ordered) // 2]
-    long_texts = median > LONG_TEXTS_FROM
-    chosen = {"hidden_size": HIDDEN_SIZES["long" if long_texts else "short"], "sparse_embedding": long_texts}
-    options.update({key: chosen[key] for key in auto})
-    kind = "long" if long_texts else "short"
-    sign = ">" if long_texts else "≤"
-    settings = ", ".join(f"{key} {str(options[key]).lower()}" for key in auto)
-    return options, f"{settings} (chosen for {kind} texts: median {median:,} tokens {sign} {LONG_TEXTS_FROM})"
+    choices = {"hidden_size": (HIDDEN_SIZES["short"], HIDDEN_SIZES["long"]), **SPARSE_EMBEDDING}
+    return choose_by_length(lengths, options, choices)
 
 
 def choose_options(lengths: Sequence[int], options: dict) -> tuple[dict, list[str]]:
