@@ -118,7 +118,8 @@ def probe(files: dict, data: dict, posts: int, threads: int, slow: bool = False)
     )
 
     def run(label, max_length, batch_size=32, max_tokens=None, **options):
-        options = {"hidden_size": 128, "sparse_embedding": False, **options}
+        # every row names its encoding: the config's "auto" would be read as padded by a model built without data
+        options = {"hidden_size": 128, "sparse_embedding": False, "encoding": "padded", **options}
         from textcls.data.loader import TextBatches
 
         batches = TextBatches(
@@ -152,9 +153,9 @@ def probe(files: dict, data: dict, posts: int, threads: int, slow: bool = False)
         return row
 
     rows = [
-        run("packed, first 100 tokens", 100),
-        run("packed, first 256", 256),
-        run("packed, first 400 (old default)", 400),
+        run("packed, first 100 tokens", 100, encoding="packed"),
+        run("packed, first 256", 256, encoding="packed"),
+        run(OLD_PROBE_ROW, 400, encoding="packed"),
         run("padded, over the padding (packed: false), first 400", 400, packed=False),
         run("padded exact (encoding padded), first 400", 400, encoding="padded"),
         run("padded exact, sparse embedding (lazy Adam), first 400", 400, encoding="padded", sparse_embedding=True),
@@ -169,7 +170,7 @@ def probe(files: dict, data: dict, posts: int, threads: int, slow: bool = False)
         run("windows of 128, whole posts", None, encoding="windows", window=128),
     ]
     if slow:
-        rows.append(run("packed, first 1000", 1000))
+        rows.append(run("packed, first 1000", 1000, encoding="packed"))
     table = markdown_table(
         ["bilstm (1×128 unless said), real 20NG batches of 32", "real tokens", "batches", "forward s", "backward s",
          "Adam step s", "tokens/s"],
