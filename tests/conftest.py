@@ -53,6 +53,12 @@ def digits(tmp_path_factory) -> Path:
     return write_digits_idx(tmp_path_factory.mktemp("digits"))
 
 
+@pytest.fixture(scope="session")
+def few_digits(tmp_path_factory) -> Path:
+    """An MNIST-like IDX directory of 300 generated digits, for the tests that train several runs on it."""
+    return write_digits_idx(tmp_path_factory.mktemp("few-digits"), count=300)
+
+
 def pytest_collection_modifyitems(items):
     """Every test that takes ``shared_data`` is marked ``data`` (``-m "not data"`` leaves them out)."""
     for item in items:

@@ -2,11 +2,13 @@
 
 Each check starts ``python -m torch.distributed.run --standalone --nproc_per_node=2`` as a user would: a user's
 own Trainer script (``tests/distributed/trainer_script.py``), ``-m textcls train`` and ``-m textcls image train``.
+The one-process runs they are compared with, and the one-line errors of a single process, run in the test process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import assert_one_line_error, run_cli
 
 from textcls.distributed import Distributed, Handoff, shard_batches, timeout_seconds
 from textcls.errors import TextclsError
@@ -48,13 +51,24 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def script_folder(corpus, tmp_path_factory) -> Path:
-    """The Trainer script run by 2 processes and by 1 process, for ``lstm`` (no dropout) and ``bag`` (sparse
-    gradients), with early stopping (patience 1) and a plateau schedule."""
+    """The Trainer script run by 2 processes (one launch: ``lstm`` with no dropout and ``bag`` with sparse gradients,
+    with early stopping (patience 1) and a plateau schedule, then the ``resume`` mode) and, for ``lstm`` and ``bag``,
+    by this process alone (the same script's ``main``, not in any process group)."""
     folder = tmp_path_factory.mktemp("script")
-    torchrun([str(SCRIPT), str(corpus), str(folder / "two"), "lstm,bag", "6"], folder)
-    torchrun([str(SCRIPT), str(corpus), str(folder / "two"), "resume", "3"], folder)
-    one_process([str(SCRIPT), str(corpus), str(folder / "one"), "lstm,bag", "6"], folder)
+    torchrun([str(SCRIPT), str(corpus), str(folder / "two"), "lstm,bag,resume:3", "6"], folder)
+    threads = torch.get_num_threads()
+    try:
+        _load_script().main([str(corpus), str(folder / "one"), "lstm,bag", "6"])
+    finally:
+        torch.set_num_threads(threads)
     return folder
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("trainer_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(params=["lstm", "bag"])
@@ -126,26 +140,43 @@ def test_train_text_from_a_users_torchrun_script(script_folder):
     assert written["test"]["accuracy"] == results[0]["test"]["accuracy"]
 
 
-def test_cli_writes_one_run_directory_and_a_resumed_run_finishes_like_an_uninterrupted_one(corpus, tmp_path):
-    base = ["-m", "textcls", "train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--test",
+def test_cli_writes_one_run_directory_and_a_resumed_run_finishes_like_an_uninterrupted_one(
+    corpus, tmp_path, one_torch_thread
+):
+    """The multi-node command of the README, with both "nodes" (one process each) on this machine, writes one run
+    directory (the global rank 0's); ``torchrun --standalone --nproc_per_node=2 ... --resume`` continues it to the
+    end an uninterrupted one-process run reaches, and one process may not resume it."""
+    base = ["train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--test",
             str(corpus / "test.csv"), "--model", "lstm", "--set", "model_options.dropout=0",
             "--set", "model_options.embedding_dropout=0", "--threads", "1"]  # fmt: skip
     runs = tmp_path / "runs"
-    first = torchrun(base + ["--epochs", "2", "--output", str(runs / "two")], tmp_path)
-    assert first.stdout.count("epoch  1/2") == 1  # rank 0 alone prints
-    assert "distributed: 2 processes (gloo)" in first.stdout
+    port = _free_port()
+    nodes = []
+    for node, output in ((0, runs / "two"), (1, runs / "node1")):
+        command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node_rank={node}",
+                   "--nproc_per_node=1", "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "textcls",
+                   *base, "--epochs", "2", "--output", str(output)]  # fmt: skip
+        nodes.append(subprocess.Popen(command, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))  # fmt: skip
+    outputs = [node.communicate(timeout=240) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs
+    first = outputs[0][0]
+    assert first.count("epoch  1/2") == 1 and "epoch" not in outputs[1][0]  # rank 0 alone prints
+    assert "distributed: 2 processes (gloo)" in first
     assert sorted(p.name for p in runs.iterdir()) == ["two"]  # one run directory, no rank's leftovers
     metrics = json.loads((runs / "two" / "metrics.json").read_text())
     assert metrics["world_size"] == 2
     assert all(sum(row["examples_per_rank"]) == 300 and len(row["examples_per_rank"]) == 2
                for row in metrics["history"])  # fmt: skip
     resumed = torchrun(["-m", "textcls", "train", "--resume", str(runs / "two"), "--epochs", "3"], tmp_path)
-    assert "epoch  3/3" in resumed.stdout and "epoch  1/3" not in resumed.stdout
-    alone = subprocess.run([sys.executable, "-m", "textcls", "train", "--resume", str(runs / "two"), "--epochs", "4"],
-                           cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert alone.returncode == 2
-    assert "was written by 2 processes; resume it with as many (torchrun --nproc_per_node=2), not 1" in alone.stderr
-    one_process(base + ["--epochs", "3", "--output", str(tmp_path / "one")], tmp_path)
+    assert resumed.stdout.count("epoch  3/3") == 1 and "epoch  1/3" not in resumed.stdout  # rank 0 alone prints
+    assert "distributed: 2 processes (gloo)" in resumed.stdout
+    status, _, err = run_cli("train", "--resume", runs / "two", "--epochs", "4")  # one process, this one
+    assert_one_line_error(
+        status, err, "was written by 2 processes; resume it with as many (torchrun --nproc_per_node=2), not 1"
+    )
+    status, _, err = run_cli(*base, "--epochs", "3", "--output", tmp_path / "one")
+    assert status == 0, err
     history = json.loads((runs / "two" / "metrics.json").read_text())["history"]
     straight = json.loads((tmp_path / "one" / "metrics.json").read_text())["history"]
     assert len(history) == len(straight) == 3
@@ -209,7 +240,7 @@ def test_a_hung_rank_ends_the_run_after_the_timeout(corpus, tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "textcls",
                "train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--model", "lstm",
                "--epochs", "500", "--threads", "1", "--output", str(tmp_path / "run")]  # fmt: skip
-    env = {**ENV, "TEXTCLS_DIST_TIMEOUT": "8"}
+    env = {**ENV, "TEXTCLS_DIST_TIMEOUT": "5"}
     launcher = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)  # fmt: skip
     victim = None
@@ -234,29 +265,11 @@ def test_a_hung_rank_ends_the_run_after_the_timeout(corpus, tmp_path):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(victim, signal.SIGKILL)
         launcher.kill()
-    assert 5 < waited < 60
+    assert 4 < waited < 60
     lines = [line for line in rest.splitlines() if line.startswith("textcls: ")]
     assert "lost contact with the others (Timed out" in lines[0], rest[-3000:]  # rank 0's reason comes first
-    assert "TEXTCLS_DIST_TIMEOUT=8 s" in lines[0]
+    assert "TEXTCLS_DIST_TIMEOUT=5 s" in lines[0]
     assert len(lines) <= 2  # then, at most, the woken rank's own line as torchrun stops it
-
-
-def test_two_nodes_of_one_process_each(corpus, tmp_path):
-    """The multi-node command of the README, with both "nodes" on this machine."""
-    port = _free_port()
-    runs = []
-    for node in (0, 1):
-        command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node_rank={node}",
-                   "--nproc_per_node=1", "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "textcls",
-                   "train", str(corpus / "train.csv"), "--valid", str(corpus / "valid.csv"), "--model", "bag",
-                   "--epochs", "2", "--threads", "1", "--output", str(tmp_path / f"node{node}")]  # fmt: skip
-        runs.append(subprocess.Popen(command, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True))  # fmt: skip
-    outputs = [run.communicate(timeout=240) for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outputs
-    assert "distributed: 2 processes (gloo)" in outputs[0][0] and "epoch" not in outputs[1][0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["node0"]  # the global rank 0 wrote the run
-    assert json.loads((tmp_path / "node0" / "metrics.json").read_text())["world_size"] == 2
 
 
 def _free_port() -> int:
@@ -286,14 +299,13 @@ def test_timeout_is_read_from_the_environment(monkeypatch):
         timeout_seconds()
 
 
-def test_world_size_without_torchrun_is_one_line(corpus, tmp_path):
-    env = {**ENV, "WORLD_SIZE": "2"}
-    env.pop("MASTER_ADDR", None)
-    result = subprocess.run([sys.executable, "-m", "textcls", "train", str(corpus / "train.csv"), "--model", "bag",
-                             "--output", str(tmp_path / "run")], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
+def test_world_size_without_torchrun_is_one_line(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for name in ("RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    status, _, err = run_cli("train", corpus / "train.csv", "--model", "bag", "--output", tmp_path / "run")
+    assert status == 2
+    assert err.strip().splitlines() == [
         "textcls: error: WORLD_SIZE is set but RANK, MASTER_ADDR, MASTER_PORT is not: start several processes with "
         "torchrun (torchrun --nproc_per_node=N -m textcls train ...), or unset WORLD_SIZE"
     ]

@@ -2,7 +2,8 @@
 frozen first phase of transfer learning, and the one-line errors.
 
 Runs use 1,500 generated digits (``conftest.write_digits_idx``: each digit drawn with a font, scaled, rotated,
-shifted and noisy) as a small IDX directory laid out like MNIST's, so each epoch takes a second or two;
+shifted and noisy) as a small IDX directory laid out like MNIST's, so each epoch takes a second or two (the
+interrupted run and the one it is compared with use 300 such digits);
 ``scripts/bench_image.py`` makes the full 8,000 / 2,000 run on the real MNIST files.
 """
 
@@ -73,9 +74,9 @@ def test_evaluate_and_predict(trained_run, mnist_small, tmp_path):
     assert all(len(row["labels"]) == 2 and row["labels"][0]["probability"] > 0.5 for row in rows)
 
 
-def test_interrupted_run_resumes_to_the_same_result(mnist_small, tmp_path, monkeypatch):
+def test_interrupted_run_resumes_to_the_same_result(few_digits, tmp_path, monkeypatch):
     """mnist-convnet (dropout, batch norm): 2 epochs straight equal 1 epoch, a crash, and --resume."""
-    settings = {"files": {"data": str(mnist_small)}, "training": {"epochs": 2, "device": "cpu", "progress": False}}
+    settings = {"files": {"data": str(few_digits)}, "training": {"epochs": 2, "device": "cpu", "progress": False}}
     config = image_job.resolve_config("mnist-convnet", None, [settings])
     straight = train_image(config, tmp_path / "straight")
 
@@ -100,7 +101,7 @@ def test_interrupted_run_resumes_to_the_same_result(mnist_small, tmp_path, monke
 
 def test_frozen_first_phase_trains_only_the_head(tmp_path):
     """resnet50-transfer: phase 1 changes the head only; phase 2 (unfrozen) changes the backbone too."""
-    write_pngs(tmp_path / "xray", {"NORMAL": 4, "PNEUMONIA": 4}, size=(64, 64), mode="L")
+    write_pngs(tmp_path / "xray", {"NORMAL": 2, "PNEUMONIA": 2}, size=(64, 64), mode="L")
     status, out, err = run_cli(
         "image", "train", "--model", "resnet50-transfer", "--data", tmp_path / "xray", "--set",
         "model_options.pretrained=false", "--epochs", "2", "--freeze-epochs", "1", "--unfreeze-lr", "0.0001",

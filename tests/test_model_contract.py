@@ -35,7 +35,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 TEXT_MODELS = MODELS.names()
 IMAGE_MODEL_NAMES = IMAGE_MODELS.names()
 IMAGE_OPTIONS = {"resnet50-transfer": {"pretrained": False}}  # its ImageNet weights are a download
-IMAGE_SIZES = {"resnet50-transfer": (4, 2)}  # 224×224 inputs: fewer images keep it to seconds
+IMAGE_SIZES = {"resnet50-transfer": (2, 1)}  # 224×224 inputs: fewer images keep it to seconds
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -70,7 +70,7 @@ def test_every_text_model_follows_the_contract(name, tmp_path):
 
 @pytest.mark.parametrize("name", IMAGE_MODEL_NAMES)
 def test_every_image_model_follows_the_contract(name, tmp_path):
-    check_image_model(name, tmp_path, IMAGE_OPTIONS.get(name), IMAGE_SIZES.get(name, (8, 3)))
+    check_image_model(name, tmp_path, IMAGE_OPTIONS.get(name), IMAGE_SIZES.get(name, (4, 2)))
 
 
 # --- the checks catch models that break the contract ---------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cli_helpers import assert_one_line_error, run_cli, train_small_run
+from cli_helpers import assert_one_line_error, run_cli
 
 from textcls.errors import DataError
 from textcls.testing import write_text_corpus
@@ -256,10 +256,9 @@ def test_sigint_says_what_was_kept(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def text_run(tmp_path_factory):
-    """A small trained ``bag`` run and its corpus."""
-    folder = tmp_path_factory.mktemp("run")
-    return train_small_run(folder)
+def text_run(small_run):
+    """A small trained ``bag`` run and its corpus (the session's :func:`conftest.small_run`: only read here)."""
+    return small_run
 
 
 def _quiet(err: str) -> None:

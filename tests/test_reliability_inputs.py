@@ -9,10 +9,11 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from cli_helpers import assert_one_line_error, run_cli, train_small_run
+from cli_helpers import assert_one_line_error, run_cli
 
 from textcls.testing import write_text_corpus
 
@@ -20,10 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def text_run(tmp_path_factory):
-    """A small trained ``bag`` run and its corpus."""
-    folder = tmp_path_factory.mktemp("run13c")
-    return train_small_run(folder)
+def text_run(small_run):
+    """A small trained ``bag`` run and its corpus (the session's :func:`conftest.small_run`: only read here)."""
+    return small_run
 
 
 def _textcls(*argv, stdin: bytes = b"", env: dict | None = None) -> subprocess.CompletedProcess:
@@ -32,6 +32,13 @@ def _textcls(*argv, stdin: bytes = b"", env: dict | None = None) -> subprocess.C
     return subprocess.run(
         [sys.executable, "-m", "textcls", *map(str, argv)], input=stdin, capture_output=True, env=env, timeout=300
     )
+
+
+def _textcls_at_once(calls: list[tuple[tuple, dict]]) -> list[subprocess.CompletedProcess]:
+    """:func:`_textcls` for every ``(argv, keywords)`` of ``calls``, as many at a time as there are cores (each child
+    uses one): the results in ``calls``' order."""
+    with ThreadPoolExecutor(max(2, len(os.sched_getaffinity(0)))) as pool:
+        return list(pool.map(lambda call: _textcls(*call[0], **call[1]), calls))
 
 
 # --- data and vectors paths must be regular files ------------------------------------------------------------------
@@ -66,20 +73,38 @@ def test_a_gzip_bomb_stops_at_the_limit_and_names_how_to_raise_it(tmp_path):
     corpus = write_text_corpus(tmp_path / "data", rows=(30, 9, 9))
     bomb = tmp_path / "bomb.csv.gz"
     bomb.write_bytes(gzip.compress(Path(corpus["train"]).read_bytes() + b"\n" * 5_000_000))
-    done = _textcls("inspect", bomb, env={"TEXTCLS_MAX_DECOMPRESSED_BYTES": "1000000"})
-    assert_one_line_error(done.returncode, done.stderr.decode(), "bomb.csv.gz", "TEXTCLS_MAX_DECOMPRESSED_BYTES")
-    done = _textcls("inspect", bomb, env={"TEXTCLS_MAX_DECOMPRESSED_BYTES": "10000000"})
-    assert done.returncode == 0, done.stderr.decode()
+    refused, read = _textcls_at_once(
+        [(("inspect", bomb), {"env": {"TEXTCLS_MAX_DECOMPRESSED_BYTES": limit}}) for limit in ("1000000", "10000000")]
+    )
+    assert_one_line_error(refused.returncode, refused.stderr.decode(), "bomb.csv.gz", "TEXTCLS_MAX_DECOMPRESSED_BYTES")
+    assert read.returncode == 0, read.stderr.decode()
 
 
 # --- predict: one output line per input line, stdin in every form, undecodable input named -----------------------
 
 
-@pytest.mark.parametrize("form", [["-"], ["--json", "-"], ["--file", "-"], ["-", "--json"]])
-def test_predict_reads_stdin_in_every_form_and_keeps_blank_lines(text_run, form):
+STDIN_FORMS = [["-"], ["--json", "-"], ["--file", "-"], ["-", "--json"]]
+STDIN_LINES = ["match goal team", "", "   ", "market profit"]
+UNDECODABLE_STDIN = b"match goal\n\nmarket \xff\n"
+
+
+@pytest.fixture(scope="module")
+def stdin_predictions(text_run) -> dict:
+    """``textcls predict RUN FORM`` fed :data:`STDIN_LINES` for every form of :data:`STDIN_FORMS` (keyed by the form
+    joined with spaces), and ``predict RUN -`` fed :data:`UNDECODABLE_STDIN` (key ``"undecodable"``), each in its
+    own child process, run side by side."""
     run, _ = text_run
-    lines = ["match goal team", "", "   ", "market profit"]
-    done = _textcls("predict", run, *form, stdin=("\n".join(lines) + "\n").encode())
+    lines = ("\n".join(STDIN_LINES) + "\n").encode()
+    calls = [(("predict", run, *form), {"stdin": lines}) for form in STDIN_FORMS]
+    calls.append((("predict", run, "-"), {"stdin": UNDECODABLE_STDIN}))
+    done = _textcls_at_once(calls)
+    return {**{" ".join(form): result for form, result in zip(STDIN_FORMS, done)}, "undecodable": done[-1]}
+
+
+@pytest.mark.parametrize("form", STDIN_FORMS)
+def test_predict_reads_stdin_in_every_form_and_keeps_blank_lines(stdin_predictions, form):
+    lines = STDIN_LINES
+    done = stdin_predictions[" ".join(form)]
     err = done.stderr.decode()
     assert done.returncode == 0, err
     out = done.stdout.decode().splitlines()
@@ -92,14 +117,14 @@ def test_predict_reads_stdin_in_every_form_and_keeps_blank_lines(text_run, form)
     assert len(warnings) == 1 and "2 of 4 inputs empty or blank (number 2, 3)" in warnings[0], err
 
 
-def test_predict_names_the_undecodable_line_of_a_file_and_of_stdin(text_run, tmp_path):
+def test_predict_names_the_undecodable_line_of_a_file_and_of_stdin(text_run, stdin_predictions, tmp_path):
     run, _ = text_run
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"match goal\ncaf\xe9 market\n")
     status, out, err = run_cli("predict", run, "--file", bad)
     assert_one_line_error(status, err, f"{bad}:2:", "0xe9", "UTF-8")
     assert out == ""
-    done = _textcls("predict", run, "-", stdin=b"match goal\n\nmarket \xff\n")
+    done = stdin_predictions["undecodable"]  # UNDECODABLE_STDIN: its third line is not UTF-8
     assert_one_line_error(done.returncode, done.stderr.decode(), "standard input:3:", "0xff", "UTF-8")
     assert done.stdout == b""
 
@@ -160,13 +185,28 @@ def test_a_supervised_fasttext_model_as_vectors_is_one_line(tmp_path):
     assert_one_line_error(status, err, "supervised fastText classifier")
 
 
-@pytest.mark.parametrize("cut", [0.5, 0.05])
-def test_a_truncated_fasttext_model_is_one_line_not_a_hang(tmp_path, cut):
-    corpus = write_text_corpus(tmp_path / "data", rows=(30, 9, 9))
-    whole = _skipgram_bin(tmp_path / "whole.bin").read_bytes()
-    path = tmp_path / "cut.bin"
-    path.write_bytes(whole[: int(len(whole) * cut)])  # an interrupted download; 0.05 stops inside the header
-    done = _textcls("inspect", corpus["train"], "--vectors", path)
+TRUNCATED_CUTS = [0.5, 0.05]
+
+
+@pytest.fixture(scope="module")
+def truncated_inspections(tmp_path_factory) -> dict:
+    """``textcls inspect TRAIN --vectors CUT.bin`` for a skipgram ``.bin`` cut to half and to 5 % of its bytes (an
+    interrupted download; 0.05 stops inside the header), each in its own child process, side by side; by cut."""
+    folder = tmp_path_factory.mktemp("truncated")
+    corpus = write_text_corpus(folder / "data", rows=(30, 9, 9))
+    whole = _skipgram_bin(folder / "whole.bin").read_bytes()
+    calls = []
+    for cut in TRUNCATED_CUTS:
+        path = folder / str(cut) / "cut.bin"
+        path.parent.mkdir()
+        path.write_bytes(whole[: int(len(whole) * cut)])
+        calls.append((("inspect", corpus["train"], "--vectors", path), {}))
+    return dict(zip(TRUNCATED_CUTS, _textcls_at_once(calls)))
+
+
+@pytest.mark.parametrize("cut", TRUNCATED_CUTS)
+def test_a_truncated_fasttext_model_is_one_line_not_a_hang(truncated_inspections, cut):
+    done = truncated_inspections[cut]
     assert_one_line_error(done.returncode, done.stderr.decode(), "cut.bin", "truncated fastText model")
 
 

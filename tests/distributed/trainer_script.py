@@ -6,10 +6,12 @@ Usage::
     python trainer_script.py CORPUS_DIR OUT_DIR MODEL[,MODEL...] EPOCHS   # OUT_DIR/MODEL/rank*.{json,pt}
     python trainer_script.py CORPUS_DIR OUT_DIR resume EPOCHS             # OUT_DIR/resume/rank*.pt
 
-The ``resume`` mode trains an ``lstm`` with dropout, a moving average and an embedding frozen for the first epoch
-twice: straight through, and stopped after EPOCHS - 1 epochs then resumed from ``last.pt`` in a new Trainer; it
-saves both final weights. Then every rank calls ``train_text`` (the whole job) into ``OUT_DIR/api-run`` and saves
-what it returned as ``OUT_DIR/resume/api-rank*.json``.
+A name may carry its own epochs (``NAME:EPOCHS``) and ``resume`` may be one of several names: ``lstm,bag,resume:3 6``
+trains both models 6 epochs, then runs the ``resume`` mode with 3, in one launch. The ``resume`` mode trains an
+``lstm`` with dropout, a moving average and an embedding frozen for the first epoch twice: straight through, and
+stopped after EPOCHS - 1 epochs then resumed from ``last.pt`` in a new Trainer; it saves both final weights. Then
+every rank calls ``train_text`` (the whole job) into ``OUT_DIR/api-run`` and saves what it returned as
+``OUT_DIR/resume/api-rank*.json``.
 """
 
 import json
@@ -92,17 +94,28 @@ def resume_twice(corpus: Path, out_root: Path, epochs: int, group) -> None:
                out / f"rank{group.rank}.pt")  # fmt: skip
 
 
-if __name__ == "__main__":
-    corpus, out_root, models, epochs = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+def main(argv: list[str]) -> None:
+    """``CORPUS_DIR OUT_DIR MODEL[,MODEL...] EPOCHS`` (see the module's docstring), on one torch thread; also called
+    in the test process itself for the one-process run."""
+    corpus, out_root, epochs = Path(argv[0]), Path(argv[1]), int(argv[3])
+    names = {}  # name -> its epochs
+    for item in argv[2].split(","):
+        name, _, own = item.partition(":")
+        names[name] = int(own or epochs)
     torch.set_num_threads(1)
     with distributed.process_group("cpu") as group:
         out_root.mkdir(parents=True, exist_ok=True)
-        if models == "resume":
+        for name, name_epochs in names.items():
+            if name != "resume":
+                compare_models(corpus, out_root, [name], name_epochs, group)
+        if "resume" in names:
             (out_root / "resume").mkdir(exist_ok=True)
-            resume_twice(corpus, out_root, epochs, group)
+            resume_twice(corpus, out_root, names["resume"], group)
             files = {"train": str(corpus / "train.csv"), "test": str(corpus / "test.csv")}
             config = resolve("bag", None, [{"files": files, "training": {"epochs": 2, "progress": False}}])
             result = train_text(config, out_root / "api-run")
             (out_root / "resume" / f"api-rank{group.rank}.json").write_text(json.dumps(result))
-        else:
-            compare_models(corpus, out_root, models.split(","), epochs, group)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
