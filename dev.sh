@@ -3,7 +3,7 @@
 # (.venv, or $TEXTCLS_VENV) from pyproject.toml + constraints.txt, then runs.
 #
 #   ./dev.sh main [ARGS...]    the main job on the real default dataset (../shared/data), or textcls ARGS
-#   ./dev.sh test [ARGS...]    ruff, then the whole test suite (pytest ARGS)
+#   ./dev.sh test [ARGS...]    ruff, then the whole test suite (pytest ARGS; test files in parallel workers)
 #   ./dev.sh bench NAME [ARGS] scripts/bench_NAME.py
 #   ./dev.sh textcls ARGS...   any textcls command inside the environment
 #   ./dev.sh wheel             scripts/check_wheel.sh: the built wheel, installed in a fresh venv, trains
@@ -50,7 +50,9 @@ case "$command" in
     test)
         ensure_venv
         "$VENV/bin/ruff" check textcls tests scripts
-        "$VENV/bin/python" -m pytest "$@"
+        # test files in parallel worker processes, one per core up to 4 (a file stays in one worker, so its
+        # module fixtures run once); -n 0 runs everything in this process
+        "$VENV/bin/python" -m pytest -n auto --maxprocesses 4 --dist loadfile "$@"
         ;;
     bench)
         ensure_venv
