@@ -238,7 +238,10 @@ def test_sigint_says_what_was_kept(tmp_path):
     """Ctrl-C: one line, status 130, saying whether epochs were kept (and how to resume) or none had finished."""
     corpus = write_text_corpus(tmp_path / "data", rows=(20000, 300, 30))
     run = tmp_path / "run"
-    child = _textcls("train", corpus["train"], "--model", "bag", "--epochs", 50, "--threads", 1, "--output", run)
+    # --patience 0: no early stop, so the run is still training when the signal comes (bag separates this corpus
+    # in an epoch or two, and early stopping used to end the run first on a busy machine)
+    child = _textcls("train", corpus["train"], "--model", "bag", "--epochs", 50, "--patience", 0, "--threads", 1,
+                     "--output", run)  # fmt: skip
     deadline = time.monotonic() + 300
     while not (run / "config.yaml").exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
