@@ -240,8 +240,10 @@ def test_sigint_says_what_was_kept(tmp_path):
     run = tmp_path / "run"
     # --patience 0: no early stop, so the run is still training when the signal comes (bag separates this corpus
     # in an epoch or two, and early stopping used to end the run first on a busy machine)
+    # started as a terminal's foreground job is: SIGINT at its default (a child inherits an ignored SIGINT, as
+    # background jobs get it and as pytest-xdist's workers have it, and Python then never raises KeyboardInterrupt)
     child = _textcls("train", corpus["train"], "--model", "bag", "--epochs", 50, "--patience", 0, "--threads", 1,
-                     "--output", run)  # fmt: skip
+                     "--output", run, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 300
     while not (run / "config.yaml").exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
