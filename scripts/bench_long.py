@@ -266,9 +266,18 @@ def fasttext_runs(files: dict, data: dict, tmp: Path, seeds: int, threads: int, 
     valid, options, model, seconds = best
     note = f"lr {options['lr']}, {options['epoch']} ep, {options['wordNgrams']}-grams; grid {grid_seconds:.0f} s"
     results = []
+    redraws = 0
     for seed in range(seeds):
-        if seed:
-            model, seconds = train(options, seed)
+        for attempt in range(5 if seed else 0):  # fasttext-numpy2 ends some runs in NaN at random: draw again
+            try:
+                model, seconds = train(options, seed)
+                break
+            except RuntimeError:
+                if attempt == 4:
+                    raise
+                redraws += 1
+        if redraws:
+            note = f"{note}; {redraws} NaN run(s) drawn again"
         results.append({
             "test": fasttext_accuracy(model, text_data.test), "valid": fasttext_accuracy(model, text_data.valid),
             "epoch_s": seconds / options["epoch"], "tokens_s": tokens * options["epoch"] / seconds, "wall": seconds,
