@@ -276,13 +276,13 @@ def fasttext_runs(files: dict, data: dict, tmp: Path, seeds: int, threads: int, 
                 if attempt == 4:
                     raise
                 redraws += 1
-        if redraws:
-            note = f"{note}; {redraws} NaN run(s) drawn again"
         results.append({
             "test": fasttext_accuracy(model, text_data.test), "valid": fasttext_accuracy(model, text_data.valid),
             "epoch_s": seconds / options["epoch"], "tokens_s": tokens * options["epoch"] / seconds, "wall": seconds,
             "note": note,
         })  # fmt: skip
+    if redraws:
+        results[0]["note"] += f"; {redraws} NaN run(s) drawn again"
     return results
 
 
