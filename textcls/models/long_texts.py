@@ -15,6 +15,12 @@ LONG_TEXTS_FROM = 100
 """Texts count as long when the median training text keeps more than this many tokens."""
 
 
+def median_length(lengths: Sequence[int]) -> int:
+    """The median of the training texts' token counts (the upper one of an even count; 0 for no texts)."""
+    ordered = sorted(lengths) or [0]
+    return ordered[len(ordered) // 2]
+
+
 def choose_by_length(lengths: Sequence[int], options: dict, choices: Mapping[str, tuple]) -> tuple[dict, str | None]:
     """Resolve the ``auto`` options named in ``choices`` from the median training length.
 
@@ -31,8 +37,7 @@ def choose_by_length(lengths: Sequence[int], options: dict, choices: Mapping[str
     auto = [key for key in choices if options.get(key) == "auto"]
     if not auto:
         return options, None
-    ordered = sorted(lengths) or [0]
-    median = ordered[len(ordered) // 2]
+    median = median_length(lengths)
     long_texts = median > LONG_TEXTS_FROM
     options.update({key: choices[key][long_texts] for key in auto})
     settings = ", ".join(f"{key} {str(options[key]).lower()}" for key in auto)

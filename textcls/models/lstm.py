@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from textcls.embeddings.layer import TextEmbedding
 from textcls.errors import TextclsError
-from textcls.models.long_texts import SPARSE_EMBEDDING, choose_by_length
+from textcls.models.long_texts import SPARSE_EMBEDDING, choose_by_length, median_length
 from textcls.models.registry import register_model
 from textcls.registry import signature_of
 
@@ -229,14 +229,13 @@ def choose_encoding(lengths: Sequence[int], options: dict) -> tuple[dict, str]:
     """
     options = dict(options)
     window = int(options.get("window", 128))
-    ordered = sorted(lengths) or [0]
-    median, longest = ordered[len(ordered) // 2], ordered[-1]
+    median, longest = median_length(lengths), max(lengths, default=0)
     spread = f"training texts: median {median:,} tokens, longest {longest:,}"
     if options.get("encoding", "auto") != "auto":
         return options, f"encoding {options['encoding']} (as configured; {spread})"
     if longest > WINDOWS_FROM:
         options["encoding"] = "windows"
-        share = sum(1 for length in ordered if length > window) / len(ordered)
+        share = sum(1 for length in lengths if length > window) / len(lengths)
         return options, (
             f"encoding windows of {window} tokens (chosen: {spread} > {WINDOWS_FROM:,}; {share:.0%} of them span "
             "several windows)"
